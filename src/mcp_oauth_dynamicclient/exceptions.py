@@ -1,0 +1,107 @@
+"""The exceptions raised by ``mcp_oauth_dynamicclient``.
+
+Every failure, whether it comes from the caller, the network or the server, ends in one of
+these, never in a bare ``KeyError``, ``TypeError`` or ``JSONDecodeError``::
+
+    OAuth2Error                 base; carries error_code, error_description, status_code, response
+    ├── ConfigurationError      the client was set up wrong (a bad URL, a missing setting)
+    ├── ValidationError         a caller's input was refused before anything was sent
+    ├── NetworkError            the request did not complete (connection refused, reset, timeout)
+    ├── DiscoveryError          server metadata could not be fetched or was refused (RFC 8414, 9728)
+    ├── RegistrationError       the registration or client configuration endpoint (RFC 7591, 7592)
+    ├── AuthorizationError      the authorization endpoint, its callback, device authorization
+    └── TokenError              the token, revocation and introspection endpoints
+
+``error_code`` is the wire ``error`` value of RFC 6749 §5.2 / RFC 7591 §3.2.2 (for example
+``invalid_grant``) when the server sent one, and ``None`` otherwise; a response that is not the
+documented shape has ``error_code`` ``None`` and a message naming the field that failed.
+
+Messages and reprs never contain secrets: tokens, client secrets, codes and verifiers are not
+put into them, and a URL is shown without its query string.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = [
+    "AuthorizationError",
+    "ConfigurationError",
+    "DiscoveryError",
+    "NetworkError",
+    "OAuth2Error",
+    "RegistrationError",
+    "TokenError",
+    "ValidationError",
+]
+
+
+class OAuth2Error(Exception):
+    """Base class of every exception this package raises.
+
+    Attributes:
+        error_code: The OAuth ``error`` code from the server (RFC 6749 §5.2), if any.
+        error_description: The server's ``error_description``, if any.
+        error_uri: The server's ``error_uri``, if any.
+        status_code: The HTTP status of the response that caused the error, if any.
+        response: The ``httpx.Response`` that caused the error, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: str | None = None,
+        error_description: str | None = None,
+        error_uri: str | None = None,
+        status_code: int | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status_code is None and response is not None:
+            status_code = response.status_code
+        self.message = message
+        self.error_code = error_code
+        self.error_description = error_description
+        self.error_uri = error_uri
+        self.status_code = status_code
+        self.response = response
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        parts = [repr(self.message)]
+        if self.error_code is not None:
+            parts.append(f"error_code={self.error_code!r}")
+        if self.status_code is not None:
+            parts.append(f"status_code={self.status_code!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class ConfigurationError(OAuth2Error):
+    """The client's configuration is invalid; the message names the setting."""
+
+
+class ValidationError(OAuth2Error):
+    """A caller's input was refused before any request was sent."""
+
+
+class NetworkError(OAuth2Error):
+    """The HTTP request did not complete: no connection, a reset, or a timeout."""
+
+
+class DiscoveryError(OAuth2Error):
+    """Authorization server or protected resource metadata was unusable (RFC 8414, RFC 9728)."""
+
+
+class RegistrationError(OAuth2Error):
+    """Dynamic registration (RFC 7591) or client management (RFC 7592) failed."""
+
+
+class AuthorizationError(OAuth2Error):
+    """The authorization request, its callback or a device authorization failed."""
+
+
+class TokenError(OAuth2Error):
+    """A token, revocation or introspection request failed."""
