@@ -7,7 +7,7 @@ The high-level ``OAuth2Client`` is being built on the generated endpoint clients
 ``_generated/``; the exception hierarchy below is already the public one.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from .exceptions import (
     AuthorizationError,
@@ -21,8 +21,10 @@ from .exceptions import (
 )
 
 try:
-    __version__ = version("mcp-oauth-dynamicclient")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = _metadata.version("mcp-oauth-dynamicclient")
+except (
+    _metadata.PackageNotFoundError
+):  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
 
 __all__ = [

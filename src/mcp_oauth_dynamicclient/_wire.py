@@ -131,16 +131,30 @@ def _is_literal(kind: Any) -> bool:
     return get_origin(kind) is Literal
 
 
+def _describe_type(kind: Any) -> str:
+    """A JSON-flavoured name for a Python type, for messages."""
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+    if kind in names:
+        return names[kind]
+    if _is_sequence(kind):
+        return "an array"
+    if attrs.has(kind):
+        return f"an object ({kind.__name__})"
+    return "an object" if _is_object(kind) else str(kind)
+
+
 def _union_factory(kind: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     members = [arg for arg in get_args(kind) if arg is not type(None)]
     optional = len(members) != len(get_args(kind))
-    names = " or ".join(getattr(m, "__name__", str(m)) for m in members)
+    names = " or ".join(_describe_type(member) for member in members)
 
     def structure(value: Any, _: Any) -> Any:
         if value is None:
             if optional:
                 return None
             raise TypeError(f"expected {names}, got null")
+        if len(members) == 1:  # an optional field: the member's own error says it best
+            return converter.structure(value, members[0])
         for member in members:
             try:
                 return converter.structure(value, member)

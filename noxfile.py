@@ -1,0 +1,66 @@
+"""Sessions: ``nox`` runs everything CI needs; ``nox -s NAME`` runs one.
+
+- ``lint``: ruff check and ruff format --check.
+- ``typecheck``: mypy --strict over src, codegen and tests.
+- ``freshness``: fails when ``_generated/`` differs from what ``spec/`` generates.
+- ``tests``: the test suite, against our loopback servers and a real Redis.
+- ``interop``: the same client against third-party servers (oidc-provider, the MCP SDK).
+- ``codegen``: regenerates ``_generated/`` (``nox -s codegen -- --check`` only checks).
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "freshness", "tests", "interop"]
+
+PYTHON = "3.11"
+DEV = ("-e", ".[dev]")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over the whole tree."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over src (the public API included), codegen and tests."""
+    session.install(*DEV)
+    session.run("mypy", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def codegen(session: nox.Session) -> None:
+    """Regenerate ``_generated/`` from ``spec/``; with ``-- --check``, only verify it."""
+    session.install(*DEV)
+    session.run("python", "-m", "codegen", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def freshness(session: nox.Session) -> None:
+    """Fail when the committed ``_generated/`` is stale (``nox -s codegen -- --check``)."""
+    session.install(*DEV)
+    session.run("python", "-m", "codegen", "--check")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The suite, less the third-party interop tests (see ``interop``)."""
+    session.install(*DEV)
+    session.run("pytest", "--ignore=tests/interop", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def interop(session: nox.Session) -> None:
+    """Third-party servers: oidc-provider (npm ci) and the MCP SDK (its own venv)."""
+    session.install(*DEV)
+    with session.chdir("tests/interop/oidc_provider"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=warn", external=True)
+    session.run("pytest", "tests/interop", *session.posargs)
