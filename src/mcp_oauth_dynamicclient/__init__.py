@@ -22,9 +22,7 @@ from .exceptions import (
 
 try:
     __version__ = _metadata.version("mcp-oauth-dynamicclient")
-except (
-    _metadata.PackageNotFoundError
-):  # pragma: no cover - running from a source tree without install
+except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
     __version__ = "0.0.0"
 
 __all__ = [
