@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -19,6 +21,7 @@ nox.options.sessions = ["lint", "typecheck", "freshness", "tests", "interop"]
 
 PYTHON = "3.11"
 DEV = ("-e", ".[dev]")
+TEST_FOLDERS = sorted({str(p.parent) for p in Path("tests").rglob("conftest.py")})
 
 
 @nox.session(python=PYTHON)
@@ -31,9 +34,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over src (the public API included), codegen and tests."""
+    """mypy --strict over src (the public API included), codegen and tests.
+
+    Each test folder is its own run: they are not packages, so their ``conftest`` modules
+    would clash in one.
+    """
     session.install(*DEV)
     session.run("mypy", *session.posargs)
+    for folder in TEST_FOLDERS:
+        session.run("mypy", *sorted(str(p) for p in Path(folder).glob("*.py")))
 
 
 @nox.session(python=PYTHON)
