@@ -2,7 +2,8 @@
 
 - ``lint``: ruff check and ruff format --check.
 - ``typecheck``: mypy --strict over src, codegen and tests.
-- ``freshness``: fails when ``_generated/`` differs from what ``spec/`` generates.
+- ``freshness``: fails when ``_generated/`` differs from what ``spec/`` generates, or ``_sync/``
+  from what ``_async/`` generates.
 - ``tests``: the test suite, against our loopback servers and a real Redis.
 - ``interop``: the same client against third-party servers (oidc-provider, the MCP SDK).
 - ``codegen``: regenerates ``_generated/`` (``nox -s codegen -- --check`` only checks).
@@ -50,13 +51,15 @@ def codegen(session: nox.Session) -> None:
     """Regenerate ``_generated/`` from ``spec/``; with ``-- --check``, only verify it."""
     session.install(*DEV)
     session.run("python", "-m", "codegen", *session.posargs)
+    session.run("python", "-m", "codegen.unasync", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def freshness(session: nox.Session) -> None:
-    """Fail when the committed ``_generated/`` is stale (``nox -s codegen -- --check``)."""
+    """Fail when ``_generated/`` or ``_sync/`` is stale (``nox -s codegen -- --check``)."""
     session.install(*DEV)
     session.run("python", "-m", "codegen", "--check")
+    session.run("python", "-m", "codegen.unasync", "--check")
 
 
 @nox.session(python=PYTHON)

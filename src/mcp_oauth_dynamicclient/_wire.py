@@ -392,7 +392,7 @@ def error_from_response(
     )
 
 
-def _describe_problem(exc: BaseException, kind: type[Any] | None) -> str:
+def describe_problem(exc: BaseException, kind: type[Any] | None) -> str:
     """Our hooks' own words ("expected an integer, got a string"), else cattrs' default."""
     if isinstance(exc, (TypeError, ValueError)) and str(exc).startswith("expected "):
         return str(exc)
@@ -423,7 +423,7 @@ def parse_model(
     try:
         parsed: T = converter.structure(payload, model)
     except cattrs.BaseValidationError as exc:
-        problems = "; ".join(cattrs.transform_error(exc, "$", _describe_problem))
+        problems = "; ".join(cattrs.transform_error(exc, "$", describe_problem))
         message = f"{prefix} an invalid {model.__name__}: {problems}"
         raise error_class(message, response=response) from None
     return parsed

@@ -1,0 +1,186 @@
+"""``OAuth2Config``: everything a client needs to know before it talks to a server.
+
+Checked when it is built: a bad value raises ``ConfigurationError`` naming the field, so a
+mistake shows up at start-up rather than halfway through an authorization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._urls import require_secure_url
+from ._wire import redact
+from .exceptions import ConfigurationError
+
+__all__ = ["DEVICE_CODE_GRANT", "OAuth2Config"]
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "none",
+    "private_key_jwt",
+    "client_secret_jwt",
+)
+SAFE_ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+                            "ES384", "ES512", "EdDSA")  # fmt: skip
+
+
+def _strings(value: Sequence[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _optional_strings(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    return None if value is None else _strings(value)
+
+
+@attrs.frozen
+class OAuth2Config:
+    """Settings of an OAuth 2.1 client of an MCP authorization server.
+
+    Only ``auth_server`` is required. Registration metadata follows RFC 7591 §2; with
+    ``client_id`` (and ``client_secret``) set, the client is pre-registered and never registers.
+
+    Attributes:
+        auth_server: The authorization server's issuer URL (https, or http on loopback).
+        client_name: Human-readable name sent at registration (RFC 7591 §2).
+        redirect_uris: Where the authorization server may send the user back (https, or http
+            on loopback, no fragment). Needed for the authorization code flow.
+        scope: Scope requested when a call does not name one (RFC 6749 §3.3).
+        grant_types: Grant types to register. By default: ``authorization_code`` and
+            ``refresh_token`` when there are redirect URIs, ``client_credentials`` for a
+            confidential client, the device grant (RFC 8628) when the server supports it;
+            narrowed to what the server advertises.
+        use_pkce / code_challenge_method: PKCE is always on with S256 (OAuth 2.1); other
+            values are refused.
+        token_endpoint_auth_method: ``client_secret_basic`` (default), ``client_secret_post``,
+            ``none`` (public client), ``private_key_jwt`` or ``client_secret_jwt`` (RFC 7523).
+        client_lifetime: Seconds a dynamic registration is reused before registering again,
+            when the server sets no expiry; 0 keeps it until the server says otherwise.
+        resource: The protected resource (RFC 8707) tokens are requested for, e.g. the MCP
+            server URL.
+        client_id / client_secret: A pre-registered client.
+        initial_access_token / software_statement: Sent at registration when the server
+            requires them (RFC 7591 §3, §2.3).
+        private_key / private_key_id / client_assertion_algorithm: For ``private_key_jwt``.
+        id_token_algorithms: Signature algorithms accepted for ID Tokens and JWT access tokens;
+            ``none`` and HMAC are never accepted.
+        clock_skew: Seconds of leeway for expiry checks and JWT validation.
+        timeout: Seconds before an HTTP request to the authorization server gives up.
+    """
+
+    auth_server: str
+    client_name: str = "MCP Client"
+    client_uri: str | None = None
+    logo_uri: str | None = None
+    tos_uri: str | None = None
+    policy_uri: str | None = None
+    contacts: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    redirect_uris: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    scope: str = "mcp:read"
+    grant_types: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
+    use_pkce: bool = True
+    code_challenge_method: str = "S256"
+    token_endpoint_auth_method: str = "client_secret_basic"
+    client_lifetime: int = 7776000
+    resource: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = attrs.field(default=None, repr=redact)
+    initial_access_token: str | None = attrs.field(default=None, repr=redact)
+    software_statement: str | None = attrs.field(default=None, repr=redact)
+    software_id: str | None = None
+    software_version: str | None = None
+    jwks_uri: str | None = None
+    jwks: Mapping[str, Any] | None = None
+    private_key: str | None = attrs.field(default=None, repr=redact)
+    private_key_id: str | None = None
+    client_assertion_algorithm: str = "RS256"
+    id_token_algorithms: tuple[str, ...] = attrs.field(
+        default=SAFE_ID_TOKEN_ALGORITHMS, converter=_strings
+    )
+    clock_skew: int = 60
+    timeout: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        require_secure_url(self.auth_server, "auth_server", allow_query=False)
+        for uri in self.redirect_uris:
+            require_secure_url(uri, f"redirect_uris entry {uri!r}")
+        for name in ("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri", "resource"):
+            value = getattr(self, name)
+            if value is not None:
+                require_secure_url(value, name, allow_fragment=False)
+        if not self.use_pkce:
+            raise ConfigurationError("use_pkce: OAuth 2.1 requires PKCE; it cannot be turned off")
+        if self.code_challenge_method != "S256":
+            raise ConfigurationError(
+                f"code_challenge_method: only 'S256' is allowed, got {self.code_challenge_method!r}"
+            )
+        if self.token_endpoint_auth_method not in AUTH_METHODS:
+            raise ConfigurationError(
+                f"token_endpoint_auth_method: expected one of {', '.join(AUTH_METHODS)}, "
+                f"got {self.token_endpoint_auth_method!r}"
+            )
+        if self.token_endpoint_auth_method == "private_key_jwt" and not self.private_key:
+            raise ConfigurationError("private_key: required for private_key_jwt")
+        if self.client_secret is not None and self.client_id is None:
+            raise ConfigurationError("client_id: required when client_secret is given")
+        if not self.client_name.strip():
+            raise ConfigurationError("client_name: must not be empty")
+        if self.client_lifetime < 0:
+            raise ConfigurationError("client_lifetime: must be 0 (no limit) or a positive number")
+        if self.clock_skew < 0 or self.timeout <= 0:
+            raise ConfigurationError("clock_skew and timeout: must be positive")
+        unsafe = {a for a in self.id_token_algorithms if a == "none" or a.startswith("HS")}
+        if unsafe:
+            raise ConfigurationError(f"id_token_algorithms: {sorted(unsafe)} are not allowed")
+
+    @property
+    def issuer(self) -> str:
+        """The issuer identifier: ``auth_server`` without a trailing ``/`` on an empty path."""
+        if self.auth_server.endswith("/") and self.auth_server.count("/") == 3:
+            return self.auth_server[:-1]
+        return self.auth_server
+
+    @property
+    def is_confidential(self) -> bool:
+        """Whether the client authenticates at the token endpoint (RFC 6749 §2.1)."""
+        return self.token_endpoint_auth_method != "none"
+
+    def wanted_grant_types(self, supported: Sequence[str] | None) -> list[str]:
+        """Grant types to register, given the server's ``grant_types_supported`` (if any)."""
+        if self.grant_types is not None:
+            return list(self.grant_types)
+        wanted = []
+        if self.redirect_uris:
+            wanted += ["authorization_code", "refresh_token"]
+        if self.is_confidential:
+            wanted.append("client_credentials")
+        if supported is None:
+            return wanted or ["authorization_code"]
+        if DEVICE_CODE_GRANT in supported:
+            wanted.append(DEVICE_CODE_GRANT)
+        return [grant for grant in wanted if grant in supported] or wanted
+
+
+def config_from(
+    auth_server: str | None, config: OAuth2Config | None, settings: Mapping[str, Any]
+) -> OAuth2Config:
+    """The config a client constructor was given: a config, or ``auth_server`` and keywords."""
+    known = {field.name for field in attrs.fields(OAuth2Config)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
+    if config is not None:
+        if auth_server is not None and auth_server != config.auth_server:
+            raise ConfigurationError("auth_server: given twice, with different values")
+        return attrs.evolve(config, **settings) if settings else config
+    if auth_server is None:
+        raise ConfigurationError("auth_server: required (or pass config=OAuth2Config(...))")
+    return OAuth2Config(auth_server=auth_server, **settings)

@@ -1,0 +1,69 @@
+"""URL rules: https everywhere except loopback (OAuth 2.1 §1.5, RFC 8252 §7.3, RFC 8414 §2).
+
+An authorization server, a resource server that receives a bearer token and a redirect URI
+must use https; plain http is allowed only for a loopback host, where traffic never leaves the
+machine. Redirect URIs carry no fragment (RFC 6749 §3.1.2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+
+from .exceptions import ConfigurationError, OAuth2Error, ValidationError
+
+__all__ = ["is_loopback", "require_secure_url", "same_issuer"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(
+    url: str,
+    what: str,
+    *,
+    error: type[OAuth2Error] = ConfigurationError,
+    allow_fragment: bool = False,
+    allow_query: bool = True,
+) -> httpx.URL:
+    """Parse ``url`` and require https (or http on loopback); raise ``error`` naming ``what``."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise error(f"{what} is not a valid URL: {url!r}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise error(f"{what} must be an absolute https URL, got {url!r}")
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
+        raise error(f"{what} must use https (http is allowed only on loopback), got {url!r}")
+    if parsed.fragment and not allow_fragment:
+        raise error(f"{what} must not have a fragment, got {url!r}")
+    if parsed.query and not allow_query:
+        raise error(f"{what} must not have a query, got {url!r}")
+    return parsed
+
+
+def same_issuer(a: str, b: str) -> bool:
+    """Issuer identifiers compared as RFC 8414 §3.3 asks: the same URL.
+
+    Only the equivalence RFC 3986 §6.2.3 gives for http(s) is applied: an empty path and ``/``
+    are the same, so ``https://as.example`` matches ``https://as.example/``.
+    """
+
+    def normal(value: str) -> str:
+        return value + "/" if value.count("/") == 2 else value
+
+    return normal(a) == normal(b)
+
+
+def require_redirect_uri(uri: str) -> str:
+    """A redirect URI as RFC 6749 §3.1.2 and RFC 8252 §7.3 allow; raise ``ValidationError``."""
+    require_secure_url(uri, f"redirect URI {uri!r}", error=ValidationError)
+    return uri
