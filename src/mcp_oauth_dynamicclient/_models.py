@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
@@ -50,7 +50,8 @@ class _ItemAccess:
     """``result["field"]`` as well as ``result.field``, for code written against dicts."""
 
     def __getitem__(self, key: str) -> Any:
-        if key.startswith("_") or key not in attrs.fields_dict(type(self)):
+        fields = attrs.fields_dict(cast("type[attrs.AttrsInstance]", type(self)))
+        if key.startswith("_") or key not in fields:
             raise KeyError(key)
         return getattr(self, key)
 
