@@ -7,6 +7,12 @@ from mcp_oauth_dynamicclient import exceptions
 
 EXPECTED = {
     "AuthorizationError",
+    "ClientRegistration",
+    "DeviceAuthorization",
+    "OAuth2Client",
+    "OAuth2Config",
+    "SyncOAuth2Client",
+    "TokenResponse",
     "ConfigurationError",
     "DiscoveryError",
     "NetworkError",
@@ -26,7 +32,7 @@ def test_exported_names_are_exactly_the_curated_ones() -> None:
 
 def test_public_names_are_not_private_modules() -> None:
     public = {n for n in dir(mcp_oauth_dynamicclient) if not n.startswith("_")}
-    assert public - EXPECTED <= {"exceptions"}
+    assert public - EXPECTED <= {"exceptions", "storage", "testing"}
 
 
 def test_every_exception_derives_from_the_base_and_is_exported() -> None:

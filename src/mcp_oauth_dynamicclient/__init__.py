@@ -1,14 +1,18 @@
 """OAuth 2.1 client for MCP applications.
 
-Discovers an authorization server (RFC 8414, RFC 9728), registers itself (RFC 7591), manages that
-registration (RFC 7592), and obtains tokens with PKCE (RFC 7636) or the device flow (RFC 8628).
+Discovers an authorization server (RFC 8414), registers itself (RFC 7591), manages that
+registration (RFC 7592), obtains tokens with PKCE (RFC 7636) or the device flow (RFC 8628),
+refreshes, revokes and introspects them, and calls protected resources (RFC 6750).
 
-The high-level ``OAuth2Client`` is being built on the generated endpoint clients in
-``_generated/``; the exception hierarchy below is already the public one.
+``OAuth2Client`` is the asyncio client; ``SyncOAuth2Client`` has the same methods, blocking.
 """
 
 from importlib import metadata as _metadata
 
+from ._async.client import OAuth2Client
+from ._config import OAuth2Config
+from ._models import ClientRegistration, DeviceAuthorization, TokenResponse
+from ._sync.client import SyncOAuth2Client
 from .exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -27,12 +31,18 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not 
 
 __all__ = [
     "AuthorizationError",
+    "ClientRegistration",
     "ConfigurationError",
+    "DeviceAuthorization",
     "DiscoveryError",
     "NetworkError",
+    "OAuth2Client",
+    "OAuth2Config",
     "OAuth2Error",
     "RegistrationError",
+    "SyncOAuth2Client",
     "TokenError",
+    "TokenResponse",
     "ValidationError",
     "__version__",
 ]
