@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from flavours import Flavour, flavour
+from mcp_oauth_dynamicclient.testing import MockAuthServer
 from scripted_server import ScriptedServer, run_scripted_server
 
 
@@ -20,3 +22,18 @@ def scripted() -> Iterator[ScriptedServer]:
     """A loopback server that answers with what the test scripts."""
     with run_scripted_server() as server:
         yield server
+
+
+@pytest.fixture(params=["sync", "async"])
+def api(request: pytest.FixtureRequest) -> Iterator[Flavour]:
+    """Each client test runs once with ``SyncOAuth2Client`` and once with ``OAuth2Client``."""
+    with flavour(request.param) as made:
+        yield made
+
+
+@pytest.fixture
+def server() -> Iterator[MockAuthServer]:
+    """A fresh MockAuthServer; the test fails if the server hit an internal error."""
+    with MockAuthServer() as mock:
+        yield mock
+    assert mock.errors == []

@@ -18,6 +18,7 @@ from .exceptions import ConfigurationError
 __all__ = ["DEVICE_CODE_GRANT", "OAuth2Config"]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_SCOPE = "mcp:read"
 AUTH_METHODS = (
     "client_secret_basic",
     "client_secret_post",
@@ -53,7 +54,9 @@ class OAuth2Config:
         client_name: Human-readable name sent at registration (RFC 7591 §2).
         redirect_uris: Where the authorization server may send the user back (https, or http
             on loopback, no fragment). Needed for the authorization code flow.
-        scope: Scope requested when a call does not name one (RFC 6749 §3.3).
+        scope: Scope requested when a call names none (RFC 6749 §3.3), and registered (RFC
+            7591 §2) when set. Unset, ``mcp:read`` is requested and no scope is registered, so
+            the client may later ask for any scope the server allows it.
         grant_types: Grant types to register. By default: ``authorization_code`` and
             ``refresh_token`` when there are redirect URIs, ``client_credentials`` for a
             confidential client, the device grant (RFC 8628) when the server supports it;
@@ -84,7 +87,7 @@ class OAuth2Config:
     policy_uri: str | None = None
     contacts: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     redirect_uris: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    scope: str = "mcp:read"
+    scope: str | None = None
     grant_types: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
     use_pkce: bool = True
     code_challenge_method: str = "S256"
@@ -147,6 +150,11 @@ class OAuth2Config:
         if self.auth_server.endswith("/") and self.auth_server.count("/") == 3:
             return self.auth_server[:-1]
         return self.auth_server
+
+    @property
+    def default_scope(self) -> str:
+        """The scope requested when a call names none."""
+        return self.scope or DEFAULT_SCOPE
 
     @property
     def is_confidential(self) -> bool:

@@ -8,12 +8,13 @@ machine. Redirect URIs carry no fragment (RFC 6749 §3.1.2).
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 import httpx
 
 from .exceptions import ConfigurationError, OAuth2Error, ValidationError
 
-__all__ = ["is_loopback", "require_secure_url", "same_issuer"]
+__all__ = ["is_loopback", "require_bearer_url", "require_secure_url", "same_issuer"]
 
 
 def is_loopback(host: str) -> bool:
@@ -48,6 +49,23 @@ def require_secure_url(
     if parsed.query and not allow_query:
         raise error(f"{what} must not have a query, got {url!r}")
     return parsed
+
+
+def require_bearer_url(url: str) -> None:
+    """Refuse to send a bearer token (RFC 6750 §5.3) to an http URL that is not loopback.
+
+    On the hot path of every authenticated request, so an https URL is accepted from its
+    prefix alone (httpx parses it when sending) and only an http URL's host is looked at.
+    """
+    if url.startswith("https://"):
+        return
+    if url.startswith("http://"):
+        host = urlsplit(url).hostname
+        if host is not None and is_loopback(host):
+            return
+    raise ValidationError(
+        f"a bearer token is only sent over https (or http on loopback), not to {url!r}"
+    )
 
 
 def same_issuer(a: str, b: str) -> bool:

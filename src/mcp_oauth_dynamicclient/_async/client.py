@@ -50,8 +50,8 @@ from .._models import (
     load,
 )
 from .._pkce import code_challenge, make_code_verifier, make_nonce, make_state, same_secret
-from .._urls import require_secure_url, same_issuer
-from .._wire import ClientAuth, safe_url, send_errors
+from .._urls import require_bearer_url, require_secure_url, same_issuer
+from .._wire import ClientAuth, send_errors
 from ..exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -125,6 +125,7 @@ class OAuth2Client:
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
+        self._token: TokenResponse | None = None  # the stored token, as last read or written
 
     def __repr__(self) -> str:
         client_id = self._registration.client_id if self._registration else None
@@ -199,7 +200,6 @@ class OAuth2Client:
             and not (lifetime and now - registration.registered_at > lifetime)
             and registration.token_endpoint_auth_method == config.token_endpoint_auth_method
             and set(config.redirect_uris) <= set(registration.redirect_uris)
-            and registration.client_name in (None, config.client_name)
         )
 
     def _client_metadata(self, metadata: AuthorizationServerMetadata) -> ClientMetadata:
@@ -344,7 +344,7 @@ class OAuth2Client:
         """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
         registration, uri, token = await self._managed(client_id)
         await self._endpoints.delete_client(uri, registration_access_token=token)
-        await self.storage.delete_token(self._token_key(registration.client_id))
+        await self._forget_token(registration)
         await self.storage.delete_token(self._registration_key)
         self._registration = None
         return True
@@ -393,16 +393,23 @@ class OAuth2Client:
 
     async def _keep(self, registration: ClientRegistration, token: TokenResponse) -> TokenResponse:
         await self.storage.store_token(self._token_key(registration.client_id), token.to_dict())
+        self._token = token
         return token
+
+    async def _forget_token(self, registration: ClientRegistration) -> None:
+        await self.storage.delete_token(self._token_key(registration.client_id))
+        self._token = None
 
     async def _stored_token(self, registration: ClientRegistration) -> TokenResponse | None:
         stored = await self.storage.retrieve_token(self._token_key(registration.client_id))
         if not stored:
+            self._token = None
             return None
         try:
-            return TokenResponse.from_dict(stored, now=self._clock())
+            self._token = TokenResponse.from_dict(stored, now=self._clock())
         except ValidationError as exc:
             raise TokenError(f"the stored token is unreadable: {exc}") from None
+        return self._token
 
     def _resources(self, resource: str | None = None) -> list[str] | None:
         chosen = resource or self.config.resource
@@ -439,7 +446,7 @@ class OAuth2Client:
             raise ConfigurationError("redirect_uris: required for the authorization code flow")
         if registration.redirect_uris and redirect_uri not in registration.redirect_uris:
             raise ValidationError(f"redirect_uri {redirect_uri!r} is not a registered redirect URI")
-        scope = scope or self.config.scope
+        scope = scope or self.config.default_scope
         state = state or make_state()
         verifier = make_code_verifier()
         resource = params.pop("resource", None) or self.config.resource
@@ -594,7 +601,7 @@ class OAuth2Client:
             wire = await self._token_request(body, registration)
         except TokenError as exc:
             if exc.error_code == "invalid_grant" and previous is not None:
-                await self.storage.delete_token(self._token_key(registration.client_id))
+                await self._forget_token(registration)
             raise
         base = previous or TokenResponse(access_token="", refresh_token=value)
         token = TokenResponse.from_wire(wire, now=self._clock(), previous=base)
@@ -607,7 +614,7 @@ class OAuth2Client:
         the client registers again, once, and retries.
         """
         body = ClientCredentialsTokenRequest(
-            scope=scope or self.config.scope, resource=self._resources()
+            scope=scope or self.config.default_scope, resource=self._resources()
         )
         registration = await self.register()
         try:
@@ -641,7 +648,7 @@ class OAuth2Client:
         await self._endpoints.revoke_token(url, body, client_auth=self._client_auth(registration))
         stored = await self._stored_token(registration)
         if stored is not None and value in (stored.access_token, stored.refresh_token):
-            await self.storage.delete_token(self._token_key(registration.client_id))
+            await self._forget_token(registration)
         return True
 
     async def introspect_token(self, token: str | TokenResponse) -> dict[str, Any]:
@@ -681,7 +688,7 @@ class OAuth2Client:
         url = await self._endpoint("device_authorization_endpoint", AuthorizationError)
         registration = await self.register()
         body = DeviceAuthorizationRequest(
-            scope=scope or self.config.scope, resource=self._resources()
+            scope=scope or self.config.default_scope, resource=self._resources()
         )
         response = await self._endpoints.request_device_authorization(
             url, body, client_auth=self._client_auth(registration)
@@ -729,12 +736,16 @@ class OAuth2Client:
     # ---------------------------------------------------------------- protected resources
 
     async def _current_token(self) -> TokenResponse:
-        """The stored token, refreshed first when it is about to expire."""
-        registration = await self.register()
-        token = await self._stored_token(registration)
+        """The token to send: the one in memory while it is fresh, else the stored one,
+        refreshed first when it is about to expire."""
+        token = self._token
+        skew = self.config.clock_skew
+        if token is not None and not token.is_expired(skew, now=self._clock()):
+            return token
+        token = await self._stored_token(await self.register())
         if token is None:
             raise TokenError("no token yet: call exchange_code(), get_token() or the device flow")
-        if token.is_expired(self.config.clock_skew, now=self._clock()) and token.refresh_token:
+        if token.is_expired(skew, now=self._clock()) and token.refresh_token:
             token = await self.refresh_token()
         return token
 
@@ -748,7 +759,7 @@ class OAuth2Client:
         go to ``httpx`` (``json``, ``params``, ``headers``…). The URL must be https, or http
         on loopback, so the token is never sent in clear over a network.
         """
-        require_secure_url(url, "url", error=ValidationError)
+        require_bearer_url(str(url))
         managed = token is None
         current = await self._current_token() if token is None else token
         response = await self._send_with(
@@ -773,5 +784,5 @@ class OAuth2Client:
         headers = httpx.Headers(options.pop("headers", None))
         headers["Authorization"] = f"Bearer {access_token}"
         request = self._http.build_request(method, url, headers=headers, **options)
-        with send_errors(f"{method} {safe_url(url)}", request):
+        with send_errors("authenticated_request", request):
             return await self._http.send(request)

@@ -57,8 +57,8 @@ from .._pkce import (
     make_state,
     same_secret,
 )
-from .._urls import require_secure_url, same_issuer
-from .._wire import ClientAuth, safe_url, send_errors
+from .._urls import require_bearer_url, require_secure_url, same_issuer
+from .._wire import ClientAuth, send_errors
 from ..exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -130,6 +130,7 @@ class SyncOAuth2Client:
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
+        self._token: TokenResponse | None = None  # the stored token, as last read or written
 
     def __repr__(self) -> str:
         client_id = self._registration.client_id if self._registration else None
@@ -204,7 +205,6 @@ class SyncOAuth2Client:
             and not (lifetime and now - registration.registered_at > lifetime)
             and registration.token_endpoint_auth_method == config.token_endpoint_auth_method
             and set(config.redirect_uris) <= set(registration.redirect_uris)
-            and registration.client_name in (None, config.client_name)
         )
 
     def _client_metadata(self, metadata: AuthorizationServerMetadata) -> ClientMetadata:
@@ -349,7 +349,7 @@ class SyncOAuth2Client:
         """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
         registration, uri, token = self._managed(client_id)
         self._endpoints.delete_client(uri, registration_access_token=token)
-        self.storage.delete_token(self._token_key(registration.client_id))
+        self._forget_token(registration)
         self.storage.delete_token(self._registration_key)
         self._registration = None
         return True
@@ -398,16 +398,23 @@ class SyncOAuth2Client:
 
     def _keep(self, registration: ClientRegistration, token: TokenResponse) -> TokenResponse:
         self.storage.store_token(self._token_key(registration.client_id), token.to_dict())
+        self._token = token
         return token
+
+    def _forget_token(self, registration: ClientRegistration) -> None:
+        self.storage.delete_token(self._token_key(registration.client_id))
+        self._token = None
 
     def _stored_token(self, registration: ClientRegistration) -> TokenResponse | None:
         stored = self.storage.retrieve_token(self._token_key(registration.client_id))
         if not stored:
+            self._token = None
             return None
         try:
-            return TokenResponse.from_dict(stored, now=self._clock())
+            self._token = TokenResponse.from_dict(stored, now=self._clock())
         except ValidationError as exc:
             raise TokenError(f"the stored token is unreadable: {exc}") from None
+        return self._token
 
     def _resources(self, resource: str | None = None) -> list[str] | None:
         chosen = resource or self.config.resource
@@ -444,7 +451,7 @@ class SyncOAuth2Client:
             raise ConfigurationError("redirect_uris: required for the authorization code flow")
         if registration.redirect_uris and redirect_uri not in registration.redirect_uris:
             raise ValidationError(f"redirect_uri {redirect_uri!r} is not a registered redirect URI")
-        scope = scope or self.config.scope
+        scope = scope or self.config.default_scope
         state = state or make_state()
         verifier = make_code_verifier()
         resource = params.pop("resource", None) or self.config.resource
@@ -599,7 +606,7 @@ class SyncOAuth2Client:
             wire = self._token_request(body, registration)
         except TokenError as exc:
             if exc.error_code == "invalid_grant" and previous is not None:
-                self.storage.delete_token(self._token_key(registration.client_id))
+                self._forget_token(registration)
             raise
         base = previous or TokenResponse(access_token="", refresh_token=value)
         token = TokenResponse.from_wire(wire, now=self._clock(), previous=base)
@@ -612,7 +619,7 @@ class SyncOAuth2Client:
         the client registers again, once, and retries.
         """
         body = ClientCredentialsTokenRequest(
-            scope=scope or self.config.scope, resource=self._resources()
+            scope=scope or self.config.default_scope, resource=self._resources()
         )
         registration = self.register()
         try:
@@ -644,7 +651,7 @@ class SyncOAuth2Client:
         self._endpoints.revoke_token(url, body, client_auth=self._client_auth(registration))
         stored = self._stored_token(registration)
         if stored is not None and value in (stored.access_token, stored.refresh_token):
-            self.storage.delete_token(self._token_key(registration.client_id))
+            self._forget_token(registration)
         return True
 
     def introspect_token(self, token: str | TokenResponse) -> dict[str, Any]:
@@ -684,7 +691,7 @@ class SyncOAuth2Client:
         url = self._endpoint("device_authorization_endpoint", AuthorizationError)
         registration = self.register()
         body = DeviceAuthorizationRequest(
-            scope=scope or self.config.scope, resource=self._resources()
+            scope=scope or self.config.default_scope, resource=self._resources()
         )
         response = self._endpoints.request_device_authorization(
             url, body, client_auth=self._client_auth(registration)
@@ -732,12 +739,16 @@ class SyncOAuth2Client:
     # ---------------------------------------------------------------- protected resources
 
     def _current_token(self) -> TokenResponse:
-        """The stored token, refreshed first when it is about to expire."""
-        registration = self.register()
-        token = self._stored_token(registration)
+        """The token to send: the one in memory while it is fresh, else the stored one,
+        refreshed first when it is about to expire."""
+        token = self._token
+        skew = self.config.clock_skew
+        if token is not None and not token.is_expired(skew, now=self._clock()):
+            return token
+        token = self._stored_token(self.register())
         if token is None:
             raise TokenError("no token yet: call exchange_code(), get_token() or the device flow")
-        if token.is_expired(self.config.clock_skew, now=self._clock()) and token.refresh_token:
+        if token.is_expired(skew, now=self._clock()) and token.refresh_token:
             token = self.refresh_token()
         return token
 
@@ -751,7 +762,7 @@ class SyncOAuth2Client:
         go to ``httpx`` (``json``, ``params``, ``headers``…). The URL must be https, or http
         on loopback, so the token is never sent in clear over a network.
         """
-        require_secure_url(url, "url", error=ValidationError)
+        require_bearer_url(str(url))
         managed = token is None
         current = self._current_token() if token is None else token
         response = self._send_with(method, url, self._token_value(current, "access_token"), kwargs)
@@ -774,5 +785,5 @@ class SyncOAuth2Client:
         headers = httpx.Headers(options.pop("headers", None))
         headers["Authorization"] = f"Bearer {access_token}"
         request = self._http.build_request(method, url, headers=headers, **options)
-        with send_errors(f"{method} {safe_url(url)}", request):
+        with send_errors("authenticated_request", request):
             return self._http.send(request)

@@ -1,0 +1,260 @@
+"""What ``authenticated_request`` with a valid token costs over raw httpx, in the same run.
+
+    python benchmarks/bench_request.py [--rounds 5] [--requests 3000]
+
+1. Client CPU: requests through an in-process ``httpx.MockTransport`` (no network), sync and
+   async: raw httpx with the ``Authorization`` header set by hand, our client with a stored
+   valid token, and Authlib's httpx client when it is installed. Reported as µs per request
+   and as µs added over raw httpx (target: at most +10 µs).
+2. Concurrency: 200 concurrent requests to a loopback endpoint that answers after 20 ms, raw
+   httpx against our client, as a ratio of wall time (target: within 1.10×).
+
+The medians of several rounds are compared; the numbers are ratios against the baseline taken
+in the same process, never absolute thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from mcp_oauth_dynamicclient import OAuth2Client, SyncOAuth2Client, TokenResponse
+
+ISSUER = "https://as.example"
+RESOURCE = "https://mcp.example/mcp"
+ACCESS_TOKEN = "at-" + "x" * 40
+BURSTS = 11
+
+
+def _ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True})
+
+
+def _time_sync(send: Callable[[], Any], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        send()
+    return (time.perf_counter() - start) / count * 1e6
+
+
+async def _time_async(send: Callable[[], Awaitable[Any]], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        await send()
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def _seeded_token() -> TokenResponse:
+    return TokenResponse(access_token=ACCESS_TOKEN, expires_in=3600, expires_at=time.time() + 3600)
+
+
+def _client_metadata() -> Any:
+    from mcp_oauth_dynamicclient._generated import AuthorizationServerMetadata
+
+    return AuthorizationServerMetadata(
+        issuer=ISSUER,
+        token_endpoint=f"{ISSUER}/token",
+        code_challenge_methods_supported=["S256"],
+    )
+
+
+def _prime(client: Any) -> None:
+    """A pre-registered client holding a valid token, as after a completed flow."""
+    client._metadata = _client_metadata()
+
+
+def cpu_sync(count: int) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    raw = httpx.Client(transport=httpx.MockTransport(_ok))
+    ours = SyncOAuth2Client(
+        ISSUER,
+        client_id="c",
+        client_secret="s",
+        http_client=httpx.Client(transport=httpx.MockTransport(_ok)),
+    )
+    _prime(ours)
+    ours._keep(ours.register(), _seeded_token())
+    results = {
+        "raw httpx": _time_sync(lambda: raw.get(RESOURCE, headers=headers), count),
+        "ours": _time_sync(lambda: ours.authenticated_request("GET", RESOURCE), count),
+    }
+    try:
+        from authlib.integrations.httpx_client import OAuth2Client as AuthlibClient
+    except ImportError:
+        return results
+    authlib = AuthlibClient(
+        client_id="c",
+        client_secret="s",
+        token={
+            "access_token": ACCESS_TOKEN,
+            "token_type": "Bearer",
+            "expires_at": time.time() + 3600,
+        },
+        transport=httpx.MockTransport(_ok),
+    )
+    results["authlib"] = _time_sync(lambda: authlib.get(RESOURCE), count)
+    return results
+
+
+async def cpu_async(count: int) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    raw = httpx.AsyncClient(transport=httpx.MockTransport(_ok))
+    ours = OAuth2Client(
+        ISSUER,
+        client_id="c",
+        client_secret="s",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(_ok)),
+    )
+    _prime(ours)
+    await ours._keep(await ours.register(), _seeded_token())
+    results = {
+        "raw httpx": await _time_async(lambda: raw.get(RESOURCE, headers=headers), count),
+        "ours": await _time_async(lambda: ours.authenticated_request("GET", RESOURCE), count),
+    }
+    try:
+        from authlib.integrations.httpx_client import AsyncOAuth2Client as AuthlibAsync
+    except ImportError:
+        return results
+    authlib = AuthlibAsync(
+        client_id="c",
+        client_secret="s",
+        token={
+            "access_token": ACCESS_TOKEN,
+            "token_type": "Bearer",
+            "expires_at": time.time() + 3600,
+        },
+        transport=httpx.MockTransport(_ok),
+    )
+    results["authlib"] = await _time_async(lambda: authlib.get(RESOURCE), count)
+    return results
+
+
+# ------------------------------------------------------------------------- concurrency
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+SLOW_APP = """
+import asyncio, sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+async def slow(request):
+    await asyncio.sleep(0.020)
+    return JSONResponse({"ok": True})
+
+app = Starlette(routes=[Route("/mcp", slow)])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error",
+            backlog=2048, timeout_keep_alive=120)
+"""
+
+
+def _serve_slow_endpoint(port: int) -> subprocess.Popen[bytes]:
+    """The 20 ms endpoint, in its own process so it does not share our GIL."""
+    process = subprocess.Popen([sys.executable, "-c", SLOW_APP, str(port)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the benchmark endpoint did not start")
+
+
+async def concurrency(concurrent: int) -> dict[str, float]:
+    port = _free_port()
+    server = _serve_slow_endpoint(port)
+    url = f"http://127.0.0.1:{port}/mcp"
+    limits = httpx.Limits(max_connections=concurrent, max_keepalive_connections=concurrent)
+    headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    try:
+        async with httpx.AsyncClient(limits=limits) as raw:
+            ours = OAuth2Client(
+                ISSUER,
+                client_id="c",
+                client_secret="s",
+                http_client=httpx.AsyncClient(limits=limits),
+            )
+            _prime(ours)
+            await ours._keep(await ours.register(), _seeded_token())
+
+            async def burst(send: Callable[[], Awaitable[Any]]) -> float:
+                start = time.perf_counter()
+                responses = await asyncio.gather(*(send() for _ in range(concurrent)))
+                assert all(r.status_code == 200 for r in responses)
+                return time.perf_counter() - start
+
+            # Warm both pools first so connection set-up is not what is measured.
+            await burst(lambda: raw.get(url, headers=headers))
+            await burst(lambda: ours.authenticated_request("GET", url))
+            raw_times, our_times = [], []
+            for index in range(BURSTS):  # alternate who goes first
+                pair = [
+                    (raw_times, lambda: raw.get(url, headers=headers)),
+                    (our_times, lambda: ours.authenticated_request("GET", url)),
+                ]
+                for times, send in pair if index % 2 else reversed(pair):
+                    times.append(await burst(send))
+            await ours._http.aclose()
+        print("  bursts (ms): raw", [round(t * 1000) for t in raw_times])
+        print("  bursts (ms): ours", [round(t * 1000) for t in our_times])
+        return {
+            "raw httpx": statistics.median(raw_times) * 1000,
+            "ours": statistics.median(our_times) * 1000,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrent", type=int, default=200)
+    args = parser.parse_args()
+    try:
+        import sniffio  # noqa: F401  (httpcore retries the import on every request without it)
+    except ImportError:
+        print("warning: sniffio is not installed; the raw baseline is slower than it should be")
+
+    for flavour, run in (("sync", lambda: cpu_sync(args.requests)),
+                         ("async", lambda: asyncio.run(cpu_async(args.requests)))):  # fmt: skip
+        rounds = [run() for _ in range(args.rounds)]
+        medians = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
+        base = medians["raw httpx"]
+        print(f"\nclient CPU per request, {flavour} (median of {args.rounds} x {args.requests})")
+        for name, value in medians.items():
+            print(f"  {name:10} {value:7.1f} µs   +{value - base:5.1f} µs   x{value / base:.2f}")
+
+    timings = asyncio.run(concurrency(args.concurrent))
+    ratio = timings["ours"] / timings["raw httpx"]
+    print(
+        f"\n{args.concurrent} concurrent requests to a 20 ms endpoint (median of {BURSTS} bursts)"
+    )
+    for name, value in timings.items():
+        print(f"  {name:10} {value:7.1f} ms")
+    print(f"  ratio      x{ratio:.3f} (target <= 1.10)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

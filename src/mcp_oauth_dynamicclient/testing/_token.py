@@ -1,0 +1,267 @@
+"""The token endpoint, RFC 6749 §3.2, for four grants.
+
+- ``authorization_code`` (§4.1.3, RFC 7636 §4.6): the code is good for one redemption attempt
+  by the client it was issued to; a replayed code is refused with ``invalid_grant`` and every
+  token issued from it is revoked (§4.1.2). ``redirect_uri`` must repeat the one of the
+  authorization request, and ``BASE64URL(SHA256(code_verifier))`` must equal the challenge.
+- ``refresh_token`` (§6): a narrower ``scope`` may be asked for. With rotation on (the default,
+  OAuth 2.1 §4.3.1) each refresh retires the refresh token and issues a new one; presenting a
+  retired one is taken as theft and revokes the whole grant.
+- ``client_credentials`` (§4.4.2): confidential clients only, no refresh token (§4.4.3).
+- ``urn:ietf:params:oauth:grant-type:device_code`` (RFC 8628 §3.4-§3.5): ``authorization_pending``
+  until approved, ``slow_down`` (and the interval grows by 5 s) when polled faster than the
+  interval, ``access_denied``, ``expired_token``; a device code is redeemed once.
+
+Access tokens are opaque; a refresh token is issued when the client registered the
+``refresh_token`` grant; an RS256 ID token when ``openid`` is in the granted scope (OpenID
+Connect Core §3.1.3.3). ``resource`` (RFC 8707 §2.2) narrows the audience to granted
+resources. Every answer carries ``Cache-Control: no-store`` and ``Pragma: no-cache`` (§5.1);
+errors are §5.2 JSON, 400 except ``invalid_client`` (401).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Sequence
+
+from starlette.datastructures import ImmutableMultiDict
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .._generated import (
+    AuthorizationCodeTokenRequest,
+    ClientCredentialsTokenRequest,
+    DeviceCodeTokenRequest,
+    RefreshTokenRequest,
+    TokenResponse,
+)
+from ._client_authn import authenticate_client
+from ._client_metadata import DEVICE_CODE_GRANT
+from ._context import Context, Paths
+from ._http import (
+    NO_STORE,
+    OAuthProblem,
+    form_model,
+    model_response,
+    oauth_error_response,
+    optional_param,
+    read_form,
+)
+from ._scopes import (
+    OPENID,
+    allowed_scopes,
+    check_scope,
+    default_scope,
+    parse_resources,
+    parse_scope,
+)
+from ._state import ClientRecord, Grant
+
+__all__ = ["issue_tokens", "token_endpoint"]
+
+_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
+
+Handler = Callable[[Context, ClientRecord, ImmutableMultiDict[str, str]], TokenResponse]
+
+
+def _invalid_grant(description: str) -> OAuthProblem:
+    return OAuthProblem("invalid_grant", description)
+
+
+def issue_tokens(
+    ctx: Context,
+    grant: Grant,
+    *,
+    scope: tuple[str, ...],
+    audience: tuple[str, ...],
+    refresh: bool,
+    lifetime: int | None = None,
+    nonce: str | None = None,
+) -> TokenResponse:
+    """Mint the tokens of one successful token response (RFC 6749 §5.1).
+
+    ``nonce`` goes into the ID token; only the code exchange passes it, since a refreshed ID
+    token carries none (OpenID Connect Core §12.2, errata).
+    """
+    now = ctx.clock.timestamp()
+    lifetime = ctx.settings.access_token_lifetime if lifetime is None else lifetime
+    access_token, _ = ctx.state.mint_access_token(
+        grant, scope=scope, audience=audience, now=now, lifetime=lifetime
+    )
+    refresh_token = None
+    if refresh:
+        refresh_lifetime = ctx.settings.refresh_token_lifetime
+        refresh_token = ctx.state.mint_refresh_token(grant, now=now, lifetime=refresh_lifetime)
+    id_token = None
+    if OPENID in scope:
+        claims = {
+            "iss": ctx.issuer,
+            "sub": grant.subject,
+            "aud": grant.client_id,
+            "iat": now,
+            "exp": now + lifetime,
+            "auth_time": grant.auth_time,
+            "at_hash": ctx.key.token_hash(access_token),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        id_token = ctx.key.sign(claims)
+    return TokenResponse(
+        access_token=access_token,
+        token_type="Bearer",
+        expires_in=lifetime,
+        refresh_token=refresh_token,
+        scope=" ".join(scope) if scope else None,
+        id_token=id_token,
+    )
+
+
+def _audience(
+    ctx: Context, requested: Sequence[str] | None, granted: tuple[str, ...]
+) -> tuple[str, ...]:
+    """RFC 8707 §2.2: the token's audience, a subset of the granted resources if any."""
+    if not requested:
+        return granted
+    resources = parse_resources(ctx, requested)
+    if granted and not set(resources) <= set(granted):
+        raise OAuthProblem("invalid_target", "resource was not part of the authorization")
+    return resources
+
+
+def _authorization_code(
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+) -> TokenResponse:
+    request = form_model(form, AuthorizationCodeTokenRequest)
+    now = ctx.clock.now()
+    with ctx.state.lock:
+        code = ctx.state.codes.get(request.code)
+        if code is None or code.grant.client_id != client.client_id:
+            raise _invalid_grant("unknown authorization code")
+        if code.used:
+            code.grant.revoked = True
+            raise _invalid_grant("the authorization code was already used; its tokens are revoked")
+        code.used = True
+        if now >= code.expires_at:
+            raise _invalid_grant("the authorization code has expired")
+        if not ctx.state.grant_alive(code.grant):
+            raise _invalid_grant("the authorization was revoked")
+    registered = client.metadata.redirect_uris or ()
+    if code.redirect_uri is not None and request.redirect_uri != code.redirect_uri:
+        raise _invalid_grant("redirect_uri differs from the authorization request")
+    if code.redirect_uri is None and request.redirect_uri not in (None, *registered):
+        raise _invalid_grant("redirect_uri is not registered")
+    verifier = request.code_verifier
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    if not _VERIFIER.fullmatch(verifier) or not hmac.compare_digest(computed, code.code_challenge):
+        raise _invalid_grant("code_verifier does not match the code_challenge")
+    grant = code.grant
+    audience = _audience(ctx, request.resource, grant.resources)
+    refresh = client.allows_grant("refresh_token")
+    return issue_tokens(
+        ctx, grant, scope=grant.scope, audience=audience, refresh=refresh, nonce=grant.nonce
+    )
+
+
+def _refresh_token(
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+) -> TokenResponse:
+    request = form_model(form, RefreshTokenRequest)
+    now = ctx.clock.now()
+    with ctx.state.lock:
+        record = ctx.state.refresh_tokens.get(request.refresh_token)
+        if record is None or record.grant.client_id != client.client_id:
+            raise _invalid_grant("unknown refresh token")
+        if record.retired:
+            record.grant.revoked = True
+            raise _invalid_grant("a rotated refresh token was replayed; the grant is revoked")
+        if ctx.state.active_refresh_token(request.refresh_token, now) is None:
+            raise _invalid_grant("the refresh token is expired or revoked")
+        grant = record.grant
+        requested = parse_scope(request.scope)
+        if requested is not None:
+            check_scope(requested, grant.scope)
+        audience = _audience(ctx, request.resource, grant.resources)
+        rotate = ctx.settings.rotate_refresh_tokens
+        if rotate:
+            record.retired = True
+    scope = requested if requested is not None else grant.scope
+    return issue_tokens(ctx, grant, scope=scope, audience=audience, refresh=rotate)
+
+
+def _client_credentials(
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+) -> TokenResponse:
+    request = form_model(form, ClientCredentialsTokenRequest)
+    if client.auth_method == "none":
+        raise OAuthProblem("unauthorized_client", "client_credentials needs a confidential client")
+    scope = parse_scope(request.scope) or default_scope(ctx, client)
+    if OPENID in scope:
+        raise OAuthProblem("invalid_scope", "openid needs a user; client_credentials has none")
+    check_scope(scope, allowed_scopes(ctx, client))
+    resources = parse_resources(ctx, request.resource or ())
+    now = ctx.clock.timestamp()
+    grant = Grant(client.client_id, client.client_id, scope, resources, now)
+    return issue_tokens(ctx, grant, scope=scope, audience=resources, refresh=False)
+
+
+def _device_code(
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+) -> TokenResponse:
+    request = form_model(form, DeviceCodeTokenRequest)
+    now = ctx.clock.now()
+    with ctx.state.lock:
+        device = ctx.state.devices.get(request.device_code)
+        if device is None or device.client_id != client.client_id:
+            raise _invalid_grant("unknown device code")
+        if device.status == "redeemed":
+            raise _invalid_grant("the device code was already used")
+        if now >= device.expires_at:
+            raise OAuthProblem("expired_token", "the device code has expired")
+        if device.status == "denied":
+            raise OAuthProblem("access_denied", "the user denied the request")
+        if device.status == "pending":
+            too_fast = now - device.last_poll < device.interval
+            device.last_poll = now
+            if too_fast:
+                device.interval += 5
+                raise OAuthProblem("slow_down", f"poll at most every {device.interval} s")
+            raise OAuthProblem("authorization_pending", "the user has not answered yet")
+        audience = _audience(ctx, request.resource, device.resources)
+        device.status = "redeemed"
+    subject = device.subject or ctx.settings.subject
+    grant = Grant(client.client_id, subject, device.scope, device.resources, int(now))
+    refresh = client.allows_grant("refresh_token")
+    return issue_tokens(ctx, grant, scope=device.scope, audience=audience, refresh=refresh)
+
+
+_GRANTS: dict[str, Handler] = {
+    "authorization_code": _authorization_code,
+    "refresh_token": _refresh_token,
+    "client_credentials": _client_credentials,
+    DEVICE_CODE_GRANT: _device_code,
+}
+
+
+async def token_endpoint(ctx: Context, request: Request) -> Response:
+    """``POST /token`` (RFC 6749 §3.2)."""
+    try:
+        form = await read_form(request)
+        if "client_secret" in request.query_params:
+            raise OAuthProblem("invalid_request", "credentials must not be sent in the URI")
+        client = await authenticate_client(ctx, request, form, Paths.TOKEN)
+        grant_type = optional_param(form, "grant_type")
+        if grant_type is None:
+            raise OAuthProblem("invalid_request", "grant_type is missing")
+        handler = _GRANTS.get(grant_type)
+        if handler is None:
+            raise OAuthProblem("unsupported_grant_type", "this grant type is not supported")
+        if not client.allows_grant(grant_type):
+            raise OAuthProblem("unauthorized_client", "the client did not register this grant")
+        body = handler(ctx, client, form)
+    except OAuthProblem as problem:
+        return oauth_error_response(problem, no_store=True)
+    return model_response(body, headers=NO_STORE)
