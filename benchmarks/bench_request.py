@@ -149,7 +149,7 @@ def _free_port() -> int:
 
 
 SLOW_APP = """
-import asyncio, sys
+import asyncio, socket, sys
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -160,8 +160,13 @@ async def slow(request):
     return JSONResponse({"ok": True})
 
 app = Starlette(routes=[Route("/mcp", slow)])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error",
-            backlog=2048, timeout_keep_alive=120)
+# Created with IPPROTO_TCP so asyncio turns Nagle off (TCP_NODELAY); a socket made with proto 0,
+# as uvicorn's own bind does, keeps Nagle on and adds delayed-ACK stalls of ~40 ms.
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+config = uvicorn.Config(app, log_level="error", backlog=2048, timeout_keep_alive=120)
+uvicorn.Server(config).run(sockets=[sock])
 """
 
 

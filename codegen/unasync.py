@@ -45,6 +45,7 @@ _SYNTAX = [
     (re.compile(r"\basync with\b"), "with"),
     (re.compile(r"\basync for\b"), "for"),
     (re.compile(r"\bawait "), ""),
+    (re.compile(r"\bAwaitable\[([^\[\]]+)\]"), r"\1"),  # a callback returning an awaitable T
 ]
 
 

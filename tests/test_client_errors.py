@@ -389,9 +389,9 @@ def test_an_http_client_passed_in_is_not_closed(api: Flavour, server: MockAuthSe
     http: Any = httpx.AsyncClient() if api.is_async else httpx.Client()
     client = api.client(auth_server=server.url, http_client=http)
     client.discover()
-    client.run(client.client.aclose if api.is_async else client.client.close)
+    api.run(client.client.aclose if api.is_async else client.client.close)
     assert not http.is_closed
     if api.is_async:
-        client.run(http.aclose)
+        api.run(http.aclose)
     else:
         http.close()

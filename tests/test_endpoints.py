@@ -233,6 +233,7 @@ def test_code_exchange_with_client_secret_basic(scripted: ScriptedServer, call: 
     assert "%3A" in base64.b64decode(request.headers["authorization"][6:]).decode()
     assert _basic_credentials(request.headers["authorization"]) == ("client id:1", "s3cr+t:%é")
     assert request.form() == {
+        "client_id": ["client id:1"],
         "grant_type": ["authorization_code"],
         "code": ["code-1"],
         "redirect_uri": ["http://127.0.0.1:8080/callback"],

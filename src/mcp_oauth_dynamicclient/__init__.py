@@ -7,12 +7,8 @@ refreshes, revokes and introspects them, and calls protected resources (RFC 6750
 ``OAuth2Client`` is the asyncio client; ``SyncOAuth2Client`` has the same methods, blocking.
 """
 
-from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
-from ._async.client import OAuth2Client
-from ._config import OAuth2Config
-from ._models import ClientRegistration, DeviceAuthorization, TokenResponse
-from ._sync.client import SyncOAuth2Client
 from .exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -24,10 +20,45 @@ from .exceptions import (
     ValidationError,
 )
 
-try:
-    __version__ = _metadata.version("mcp-oauth-dynamicclient")
-except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from ._async.client import OAuth2Client
+    from ._config import OAuth2Config
+    from ._models import ClientRegistration, DeviceAuthorization, TokenResponse
+    from ._sync.client import SyncOAuth2Client
+
+# Loaded on first use (PEP 562): a program that uses only the asyncio client never imports
+# the blocking one, and the other way round.
+_LAZY = {
+    "OAuth2Client": "._async.client",
+    "SyncOAuth2Client": "._sync.client",
+    "OAuth2Config": "._config",
+    "ClientRegistration": "._models",
+    "DeviceAuthorization": "._models",
+    "TokenResponse": "._models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public classes, imported on first use; ``__version__`` from the installed metadata."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            return metadata.version("mcp-oauth-dynamicclient")
+        except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
+            return "0.0.0"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AuthorizationError",

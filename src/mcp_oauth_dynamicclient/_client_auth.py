@@ -29,7 +29,12 @@ class ClientSecretBasic:
     client_secret: str = attrs.field(repr=redact)
 
     def apply(self, url: str, form: dict[str, FormValue], headers: dict[str, str]) -> None:
-        """Set the ``Authorization: Basic`` header."""
+        """Set the ``Authorization: Basic`` header, and name the client in the body too.
+
+        ``client_id`` in the body identifies, it does not authenticate (RFC 6749 §4.1.3 lets
+        any client send it); servers built on the MCP Python SDK require it even with Basic.
+        """
+        form["client_id"] = self.client_id
         pair = f"{quote_plus(self.client_id, safe='')}:{quote_plus(self.client_secret, safe='')}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import attrs
-import cattrs
 
 from . import _wire
 from ._generated import ClientInformationResponse, DeviceAuthorizationResponse
@@ -32,10 +31,12 @@ def load(data: Any, kind: type[T], what: str) -> T:
     """Structure a stored dict, or raise ``ValidationError`` naming the bad field."""
     if not isinstance(data, Mapping):
         raise ValidationError(f"{what} must be a mapping, got {type(data).__name__}")
+    from cattrs import BaseValidationError, transform_error
+
     try:
         loaded: T = _store.structure(dict(data), kind)
-    except cattrs.BaseValidationError as exc:
-        problems = "; ".join(cattrs.transform_error(exc, "$", _wire.describe_problem))
+    except BaseValidationError as exc:
+        problems = "; ".join(transform_error(exc, "$", _wire.describe_problem))
         raise ValidationError(f"{what} is not a valid {kind.__name__}: {problems}") from None
     return loaded
 

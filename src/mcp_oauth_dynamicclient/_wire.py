@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import json
 import re
-import types
-import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Literal, Protocol, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import attrs
-import cattrs
 import httpx
-from cattrs.cols import list_structure_factory
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-from cattrs.v import format_exception
 
 from .exceptions import NetworkError, OAuth2Error, ValidationError
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "ClientAuth",
@@ -76,30 +72,8 @@ def redact_mapping(value: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{key!r}: ..." for key in value) + "}"
 
 
-def safe_url(url: httpx.URL | str) -> str:
-    """A URL fit for a message or a log line: no query, no fragment, no user info."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
-
-
-# --------------------------------------------------------------------------- converter
-
-
-def _strict(kind: type[Any], *, name: str) -> Callable[[Any, Any], Any]:
-    def structure(value: Any, _: Any) -> Any:
-        # bool is a subclass of int, but a JSON true is not a number.
-        if isinstance(value, bool) and kind is not bool:
-            raise TypeError(f"expected {name}, got a boolean")
-        if kind is float and isinstance(value, int):
-            return float(value)
-        if not isinstance(value, kind):
-            raise TypeError(f"expected {name}, got {_json_type_name(value)}")
-        return value
-
-    return structure
-
-
-def _json_type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """What kind of JSON value ``value`` is, for messages (never the value itself)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -115,146 +89,54 @@ def _json_type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _is_union(kind: Any) -> bool:
-    return get_origin(kind) in (typing.Union, types.UnionType)
+def safe_url(url: httpx.URL | str) -> str:
+    """A URL fit for a message or a log line: no query, no fragment, no user info."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
 
 
-def _is_sequence(kind: Any) -> bool:
-    return get_origin(kind) in (list, Sequence)
+# --------------------------------------------------------------------------- converter
 
 
-def _is_object(kind: Any) -> bool:
-    return get_origin(kind) in (dict, Mapping)
+class LazyConverter:
+    """The package-owned cattrs converter, built on first use.
+
+    Importing the package stays cheap (cattrs is loaded when a response is first parsed or a
+    request first built). Only the two methods generated code calls are offered.
+    """
+
+    def __init__(self) -> None:
+        self._converter: cattrs.Converter | None = None
+
+    @property
+    def cattrs(self) -> cattrs.Converter:
+        """The underlying ``cattrs.Converter`` (built now if it was not yet)."""
+        if self._converter is None:
+            from ._converter import build_converter
+
+            self._converter = build_converter()
+        return self._converter
+
+    def structure(self, obj: Any, cl: type[T]) -> T:
+        """``obj`` (parsed JSON) as a ``cl``; raises ``cattrs.BaseValidationError``."""
+        structured: T = self.cattrs.structure(obj, cl)
+        return structured
+
+    def unstructure(self, obj: Any) -> Any:
+        """``obj`` as JSON-compatible data, unset optional fields left out."""
+        return self.cattrs.unstructure(obj)
 
 
-def _is_literal(kind: Any) -> bool:
-    return get_origin(kind) is Literal
+def make_converter() -> LazyConverter:
+    """A new converter for generated models (see :mod:`._converter`)."""
+    return LazyConverter()
 
 
-def _describe_type(kind: Any) -> str:
-    """A JSON-flavoured name for a Python type, for messages."""
-    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
-    if kind in names:
-        return names[kind]
-    if _is_sequence(kind):
-        return "an array"
-    if attrs.has(kind):
-        return f"an object ({kind.__name__})"
-    return "an object" if _is_object(kind) else str(kind)
+def describe_problem(exc: BaseException, kind: type[Any] | None) -> str:
+    """How a validation failure reads in a message (see :mod:`._converter`)."""
+    from ._converter import describe_problem as describe
 
-
-def _union_factory(kind: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    members = [arg for arg in get_args(kind) if arg is not type(None)]
-    optional = len(members) != len(get_args(kind))
-    names = " or ".join(_describe_type(member) for member in members)
-
-    def structure(value: Any, _: Any) -> Any:
-        if value is None:
-            if optional:
-                return None
-            raise TypeError(f"expected {names}, got null")
-        if len(members) == 1:  # an optional field: the member's own error says it best
-            return converter.structure(value, members[0])
-        for member in members:
-            try:
-                return converter.structure(value, member)
-            except (cattrs.BaseValidationError, TypeError, ValueError):
-                continue
-        raise TypeError(f"expected {names}, got {_json_type_name(value)}")
-
-    return structure
-
-
-def _sequence_factory(kind: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    (item,) = get_args(kind) or (Any,)
-    structure_items = list_structure_factory(list[item], converter)  # type: ignore[valid-type]
-
-    def structure(value: Any, _: Any) -> Any:
-        if not isinstance(value, list):
-            raise TypeError(f"expected an array, got {_json_type_name(value)}")
-        return structure_items(value, list[item])  # type: ignore[valid-type]
-
-    return structure
-
-
-def _object_factory(kind: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    def structure(value: Any, _: Any) -> Any:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected an object, got {_json_type_name(value)}")
-        return dict(value)
-
-    return structure
-
-
-def _literal_factory(kind: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    allowed = get_args(kind)
-
-    def structure(value: Any, _: Any) -> Any:
-        if isinstance(value, bool) or value not in allowed:
-            raise ValueError(f"expected one of {', '.join(map(repr, allowed))}")
-        return value
-
-    return structure
-
-
-def _model_structure_factory(cls: type[Any], converter: cattrs.Converter) -> Any:
-    attrs.resolve_types(cls)
-    has_extra = "extra" in attrs.fields_dict(cls)
-    known = frozenset(f.name for f in attrs.fields(cls)) - {"extra"}
-    overrides: dict[str, Any] = {"extra": override(omit=True)} if has_extra else {}
-    structure_known = make_dict_structure_fn(cls, converter, **overrides)
-
-    def structure(value: Any, _: Any) -> Any:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected an object, got {_json_type_name(value)}")
-        model = structure_known(value, cls)
-        if has_extra:
-            extra = {key: item for key, item in value.items() if key not in known}
-            if extra:
-                model = attrs.evolve(model, extra=extra)
-        return model
-
-    return structure
-
-
-def _model_unstructure_factory(cls: type[Any], converter: cattrs.Converter) -> Any:
-    attrs.resolve_types(cls)
-    fields = attrs.fields(cls)
-    has_extra = "extra" in attrs.fields_dict(cls)
-    # A const field (grant_type, response_type) is sent even though it equals its default.
-    overrides: dict[str, Any] = {
-        f.name: override(omit_if_default=False) for f in fields if _is_literal(f.type)
-    }
-    if has_extra:
-        overrides["extra"] = override(omit=True)
-    unstructure_known = make_dict_unstructure_fn(
-        cls, converter, _cattrs_omit_if_default=True, **overrides
-    )
-
-    def unstructure(model: Any) -> dict[str, Any]:
-        payload: dict[str, Any] = unstructure_known(model)
-        if has_extra:
-            for key, item in model.extra.items():
-                payload.setdefault(key, item)
-        return payload
-
-    return unstructure
-
-
-def make_converter() -> cattrs.Converter:
-    """A new converter for generated models: strict JSON types, ``extra`` kept, unset omitted."""
-    converter = cattrs.Converter(detailed_validation=True)
-    converter.register_structure_hook(str, _strict(str, name="a string"))
-    converter.register_structure_hook(int, _strict(int, name="an integer"))
-    converter.register_structure_hook(float, _strict(float, name="a number"))
-    converter.register_structure_hook(bool, _strict(bool, name="a boolean"))
-    converter.register_structure_hook_factory(_is_literal, _literal_factory)
-    converter.register_structure_hook_factory(_is_union, _union_factory)
-    converter.register_structure_hook_factory(_is_sequence, _sequence_factory)
-    converter.register_structure_hook_factory(_is_object, _object_factory)
-    converter.register_structure_hook_factory(attrs.has, _model_structure_factory)
-    converter.register_unstructure_hook_factory(attrs.has, _model_unstructure_factory)
-    return converter
+    return describe(exc, kind)
 
 
 # ------------------------------------------------------------------------------ requests
@@ -267,7 +149,7 @@ def _form_value(name: str, value: Any) -> FormValue:
         return str(value)
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
-    raise ValidationError(f"form field {name!r} cannot be form-encoded: {_json_type_name(value)}")
+    raise ValidationError(f"form field {name!r} cannot be form-encoded: {json_type_name(value)}")
 
 
 def build_request(
@@ -392,17 +274,10 @@ def error_from_response(
     )
 
 
-def describe_problem(exc: BaseException, kind: type[Any] | None) -> str:
-    """Our hooks' own words ("expected an integer, got a string"), else cattrs' default."""
-    if isinstance(exc, (TypeError, ValueError)) and str(exc).startswith("expected "):
-        return str(exc)
-    return format_exception(exc, kind)
-
-
 def parse_model(
     response: httpx.Response,
     model: type[T],
-    converter: cattrs.Converter,
+    converter: LazyConverter,
     error_class: type[OAuth2Error],
     operation: str,
 ) -> T:
@@ -418,12 +293,14 @@ def parse_model(
     if payload is ...:
         raise error_class(f"{prefix} {_describe_body(response)}", response=response)
     if not isinstance(payload, dict):
-        found = _json_type_name(payload)
+        found = json_type_name(payload)
         raise error_class(f"{prefix} {found}, expected a JSON object", response=response)
+    from cattrs import BaseValidationError, transform_error
+
     try:
         parsed: T = converter.structure(payload, model)
-    except cattrs.BaseValidationError as exc:
-        problems = "; ".join(cattrs.transform_error(exc, "$", describe_problem))
+    except BaseValidationError as exc:
+        problems = "; ".join(transform_error(exc, "$", describe_problem))
         message = f"{prefix} an invalid {model.__name__}: {problems}"
         raise error_class(message, response=response) from None
     return parsed

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -64,6 +64,8 @@ from ..exceptions import (
 from .storage import MemoryStorage, TokenStorage
 
 __all__ = ["OAuth2Client"]
+
+T = TypeVar("T")
 
 PENDING_LIFETIME = 600
 """Seconds an authorization request waits for its callback before it is refused."""
@@ -311,10 +313,47 @@ class OAuth2Client:
         require_secure_url(uri, "registration_client_uri", error=RegistrationError)
         return registration, uri, token
 
+    async def _reload_registration(self, used: ClientRegistration) -> ClientRegistration | None:
+        """The stored registration, if another client has replaced the one ``used`` since.
+
+        Clients sharing a storage share a registration; when one of them gets a rotated
+        registration access token (RFC 7592 §3) the others still hold the old one.
+        """
+        stored = await self.storage.retrieve_token(self._registration_key)
+        if not stored:
+            return None
+        fresh = ClientRegistration.from_dict(stored)
+        if fresh.registration_access_token == used.registration_access_token:
+            return None
+        self._registration = fresh
+        return fresh
+
+    async def _manage(
+        self,
+        client_id: str | None,
+        call: Callable[[ClientRegistration, str, str], Awaitable[T]],
+    ) -> tuple[ClientRegistration, T]:
+        """Run ``call(registration, uri, token)`` at the client configuration endpoint.
+
+        On a 401, when another client sharing the storage has replaced the registration (and
+        its rotated token) since this one read it, the call is made once more with that one.
+        """
+        registration, uri, token = await self._managed(client_id)
+        try:
+            return registration, await call(registration, uri, token)
+        except RegistrationError as exc:
+            if exc.status_code != 401 or await self._reload_registration(registration) is None:
+                raise
+        registration, uri, token = await self._managed(client_id)
+        return registration, await call(registration, uri, token)
+
     async def get_client_info(self, client_id: str | None = None) -> dict[str, Any]:
         """The client's current registration as the server holds it (RFC 7592 §2.1)."""
-        registration, uri, token = await self._managed(client_id)
-        info = await self._endpoints.read_client(uri, registration_access_token=token)
+
+        async def read(_: ClientRegistration, uri: str, token: str) -> ClientInformationResponse:
+            return await self._endpoints.read_client(uri, registration_access_token=token)
+
+        registration, info = await self._manage(client_id, read)
         saved = await self._save_registration(info, registration)
         return dict(saved.metadata)
 
@@ -325,25 +364,33 @@ class OAuth2Client:
         ``updates`` merged in; a field set to ``None`` is removed. A new registration access
         token or client secret in the response replaces the stored one.
         """
-        registration, uri, token = await self._managed(client_id)
         refused = sorted((_NOT_UPDATABLE | {"client_id", "client_secret"}) & updates.keys())
         if refused:
             raise ValidationError(f"update_client: {', '.join(refused)} cannot be updated")
-        merged = {k: v for k, v in registration.metadata.items() if k not in _NOT_UPDATABLE}
-        merged.update(updates)
-        merged = {k: v for k, v in merged.items() if v is not None}
-        merged["client_id"] = registration.client_id
-        if registration.client_secret:
-            merged["client_secret"] = registration.client_secret
-        body = load(merged, ClientUpdateRequest, "update_client metadata")
-        info = await self._endpoints.update_client(uri, body, registration_access_token=token)
+
+        async def replace(
+            current: ClientRegistration, uri: str, token: str
+        ) -> ClientInformationResponse:
+            merged = {k: v for k, v in current.metadata.items() if k not in _NOT_UPDATABLE}
+            merged.update(updates)
+            merged = {k: v for k, v in merged.items() if v is not None}
+            merged["client_id"] = current.client_id
+            if current.client_secret:
+                merged["client_secret"] = current.client_secret
+            body = load(merged, ClientUpdateRequest, "update_client metadata")
+            return await self._endpoints.update_client(uri, body, registration_access_token=token)
+
+        registration, info = await self._manage(client_id, replace)
         saved = await self._save_registration(info, registration)
         return dict(saved.metadata)
 
     async def delete_client(self, client_id: str | None = None) -> bool:
         """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
-        registration, uri, token = await self._managed(client_id)
-        await self._endpoints.delete_client(uri, registration_access_token=token)
+
+        async def delete(_: ClientRegistration, uri: str, token: str) -> None:
+            await self._endpoints.delete_client(uri, registration_access_token=token)
+
+        registration, _ = await self._manage(client_id, delete)
         await self._forget_token(registration)
         await self.storage.delete_token(self._registration_key)
         self._registration = None
@@ -569,7 +616,12 @@ class OAuth2Client:
         return await self._endpoints.get_jwks(url)
 
     async def _validate_id_token(
-        self, id_token: str, registration: ClientRegistration, nonce: str | None
+        self,
+        id_token: str,
+        registration: ClientRegistration,
+        nonce: str | None,
+        *,
+        require_nonce: bool = True,
     ) -> dict[str, Any]:
         """OpenID Connect Core §3.1.3.7, with the keys at ``jwks_uri``."""
         return _jwt.validate_id_token(
@@ -581,6 +633,7 @@ class OAuth2Client:
             algorithms=self.config.id_token_algorithms,
             leeway=self.config.clock_skew,
             now=self._clock(),
+            require_nonce=require_nonce,
         )
 
     async def refresh_token(self, refresh_token: str | None = None) -> TokenResponse:
@@ -605,6 +658,16 @@ class OAuth2Client:
             raise
         base = previous or TokenResponse(access_token="", refresh_token=value)
         token = TokenResponse.from_wire(wire, now=self._clock(), previous=base)
+        if token.id_token is not None:
+            # OpenID Connect Core §12.2: same iss, sub and aud; the nonce, if any, as before.
+            earlier = _jwt.peek_claims(base.id_token) if base.id_token else {}
+            nonce = earlier.get("nonce")
+            await self._validate_id_token(
+                token.id_token,
+                registration,
+                nonce if isinstance(nonce, str) else None,
+                require_nonce=False,
+            )
         return await self._keep(registration, token)
 
     async def get_token(self, scope: str | None = None) -> TokenResponse:
@@ -613,6 +676,13 @@ class OAuth2Client:
         When the server no longer knows a dynamically registered client (``invalid_client``),
         the client registers again, once, and retries.
         """
+        supported = (await self.discover()).grant_types_supported
+        if supported is not None and "client_credentials" not in supported:
+            raise TokenError(
+                f"{self.config.issuer} does not offer the client_credentials grant "
+                f"(grant_types_supported: {list(supported)})",
+                error_code="unsupported_grant_type",
+            )
         body = ClientCredentialsTokenRequest(
             scope=scope or self.config.default_scope, resource=self._resources()
         )
@@ -666,10 +736,15 @@ class OAuth2Client:
         """Introspect the token (RFC 7662), or, without an introspection endpoint, validate a
         JWT access token locally with the server's keys (RFC 9068 §4)."""
         metadata = await self.discover()
-        if metadata.introspection_endpoint is not None:
-            return await self.introspect_token(token)
         value = self._token_value(token, "access_token")
-        if not _jwt.is_jwt(value):
+        if metadata.introspection_endpoint is not None:
+            try:
+                return await self.introspect_token(value)
+            except TokenError as exc:
+                # Some servers (oidc-provider) do not introspect the JWTs they issue.
+                if exc.error_code != "unsupported_token_type" or not _jwt.is_jwt(value):
+                    raise
+        elif not _jwt.is_jwt(value):
             raise TokenError("the server has no introspection endpoint and the token is not a JWT")
         return _jwt.validate_jwt_access_token(
             value,
