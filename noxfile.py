@@ -6,6 +6,7 @@
   from what ``_async/`` generates.
 - ``tests``: the test suite, against our loopback servers and a real Redis.
 - ``interop``: the same client against third-party servers (oidc-provider, the MCP SDK).
+- ``bench``: the benchmarks in ``benchmarks/`` (not run by plain ``nox``).
 - ``codegen``: regenerates ``_generated/`` (``nox -s codegen -- --check`` only checks).
 """
 
@@ -76,3 +77,11 @@ def interop(session: nox.Session) -> None:
     with session.chdir("tests/interop/oidc_provider"):
         session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=warn", external=True)
     session.run("pytest", "tests/interop", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not part of plain ``nox``): ratios against baselines run in the same process."""
+    session.install(*DEV, "authlib")
+    session.run("python", "benchmarks/bench_request.py", *session.posargs)
+    session.run("python", "benchmarks/bench_import.py")
