@@ -18,6 +18,7 @@ EXPECTED = {
     "NetworkError",
     "OAuth2Error",
     "RegistrationError",
+    "StorageError",
     "TokenError",
     "ValidationError",
     "__version__",

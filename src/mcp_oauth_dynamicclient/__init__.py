@@ -16,6 +16,7 @@ from .exceptions import (
     NetworkError,
     OAuth2Error,
     RegistrationError,
+    StorageError,
     TokenError,
     ValidationError,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "OAuth2Config",
     "OAuth2Error",
     "RegistrationError",
+    "StorageError",
     "SyncOAuth2Client",
     "TokenError",
     "TokenResponse",

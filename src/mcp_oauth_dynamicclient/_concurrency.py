@@ -1,14 +1,18 @@
 """The few primitives whose asyncio and blocking forms differ, under names ``unasync`` maps.
 
-``_async/`` code uses the ``async_*`` names; its generated ``_sync/`` twin uses ``sync_*``.
-asyncio is imported when first needed, so a blocking program never loads it.
+``_async/`` code uses the ``async_*`` / ``Async*`` names; its generated ``_sync/`` twin uses
+``sync_*`` / ``Sync*``. asyncio is imported when first needed, so a blocking program never
+loads it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from types import TracebackType
+from typing import Any
 
-__all__ = ["async_sleep", "sync_sleep"]
+__all__ = ["AsyncLock", "SyncLock", "async_sleep", "sync_sleep"]
 
 
 async def async_sleep(seconds: float) -> None:
@@ -21,3 +25,43 @@ async def async_sleep(seconds: float) -> None:
 def sync_sleep(seconds: float) -> None:
     """``time.sleep``."""
     time.sleep(seconds)
+
+
+class AsyncLock:
+    """An ``asyncio.Lock`` made on first use (so importing this module does not load asyncio)."""
+
+    def __init__(self) -> None:
+        self._lock: Any = None
+
+    async def __aenter__(self) -> None:
+        if self._lock is None:
+            import asyncio
+
+            self._lock = asyncio.Lock()
+        await self._lock.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
+class SyncLock:
+    """A ``threading.Lock`` with the same shape as :class:`AsyncLock`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()

@@ -7,6 +7,7 @@ these, never in a bare ``KeyError``, ``TypeError`` or ``JSONDecodeError``::
     ├── ConfigurationError      the client was set up wrong (a bad URL, a missing setting)
     ├── ValidationError         a caller's input was refused before anything was sent
     ├── NetworkError            the request did not complete (connection refused, reset, timeout)
+    ├── StorageError            the token storage failed (file unreadable, Redis unreachable)
     ├── DiscoveryError          server metadata could not be fetched or was refused (RFC 8414, 9728)
     ├── RegistrationError       the registration or client configuration endpoint (RFC 7591, 7592)
     ├── AuthorizationError      the authorization endpoint, its callback, device authorization
@@ -31,6 +32,7 @@ __all__ = [
     "NetworkError",
     "OAuth2Error",
     "RegistrationError",
+    "StorageError",
     "TokenError",
     "ValidationError",
 ]
@@ -89,6 +91,13 @@ class ValidationError(OAuth2Error):
 
 class NetworkError(OAuth2Error):
     """The HTTP request did not complete: no connection, a reset, or a timeout."""
+
+
+class StorageError(OAuth2Error):
+    """The token storage failed: a file that is corrupt or not ours, Redis unreachable.
+
+    Nothing already stored is lost or overwritten when this is raised.
+    """
 
 
 class DiscoveryError(OAuth2Error):

@@ -8,7 +8,11 @@ empty dict counts as no entry, so a backend that cannot delete may store ``{}`` 
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+from .._concurrency import AsyncLock
 
 __all__ = ["MemoryStorage", "TokenStorage"]
 
@@ -35,6 +39,18 @@ class TokenStorage:
     async def list_tokens(self) -> list[str]:
         """The keys held."""
         raise NotImplementedError(f"{type(self).__name__} does not implement list_tokens")
+
+    @asynccontextmanager
+    async def lock(self, key: str, *, timeout: float = 30.0) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for a read-modify-write, such as a token refresh.
+
+        The default locks within this process (tasks and threads); ``FileStorage`` and
+        ``RedisStorage`` lock across processes too. ``timeout`` bounds the wait for a lock
+        another process holds; a lock held by a process that died is broken after it.
+        """
+        locks: dict[str, AsyncLock] = self.__dict__.setdefault("_key_locks", {})
+        async with locks.setdefault(key, AsyncLock()):
+            yield
 
 
 class MemoryStorage(TokenStorage):

@@ -9,7 +9,11 @@ empty dict counts as no entry, so a backend that cannot delete may store ``{}`` 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from .._concurrency import SyncLock
 
 __all__ = ["SyncMemoryStorage", "SyncTokenStorage"]
 
@@ -36,6 +40,18 @@ class SyncTokenStorage:
     def list_tokens(self) -> list[str]:
         """The keys held."""
         raise NotImplementedError(f"{type(self).__name__} does not implement list_tokens")
+
+    @contextmanager
+    def lock(self, key: str, *, timeout: float = 30.0) -> Iterator[None]:
+        """Hold the lock of ``key`` for a read-modify-write, such as a token refresh.
+
+        The default locks within this process (tasks and threads); ``SyncFileStorage`` and
+        ``SyncRedisStorage`` lock across processes too. ``timeout`` bounds the wait for a lock
+        another process holds; a lock held by a process that died is broken after it.
+        """
+        locks: dict[str, SyncLock] = self.__dict__.setdefault("_key_locks", {})
+        with locks.setdefault(key, SyncLock()):
+            yield
 
 
 class SyncMemoryStorage(SyncTokenStorage):
