@@ -38,6 +38,8 @@ NAMES = {
     "FileStorage": "SyncFileStorage",
     "RedisStorage": "SyncRedisStorage",
     "TokenManager": "SyncTokenManager",
+    "redis.asyncio": "redis",  # redis-py: redis.asyncio.Redis and .lock.Lock mirror redis.*
+    "Refresher": "SyncRefresher",
 }
 _WORDS = re.compile(r"\b(" + "|".join(map(re.escape, NAMES)) + r")\b")
 _SYNTAX = [

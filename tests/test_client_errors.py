@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from test_client_lifecycle import REDIRECT, authorize, follow, make
 
 from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import (
@@ -26,6 +25,7 @@ from mcp_oauth_dynamicclient import (
 )
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from scripted_server import Reply, ScriptedServer
+from test_client_lifecycle import REDIRECT, authorize, follow, make
 
 
 def with_query(url: str, **changes: str | None) -> str:

@@ -12,6 +12,8 @@ EXPECTED = {
     "OAuth2Client",
     "OAuth2Config",
     "SyncOAuth2Client",
+    "SyncTokenManager",
+    "TokenManager",
     "TokenResponse",
     "ConfigurationError",
     "DiscoveryError",

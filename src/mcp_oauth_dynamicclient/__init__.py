@@ -23,15 +23,19 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from ._async.client import OAuth2Client
+    from ._async.token_manager import TokenManager
     from ._config import OAuth2Config
     from ._models import ClientRegistration, DeviceAuthorization, TokenResponse
     from ._sync.client import SyncOAuth2Client
+    from ._sync.token_manager import SyncTokenManager
 
 # Loaded on first use (PEP 562): a program that uses only the asyncio client never imports
 # the blocking one, and the other way round.
 _LAZY = {
     "OAuth2Client": "._async.client",
     "SyncOAuth2Client": "._sync.client",
+    "TokenManager": "._async.token_manager",
+    "SyncTokenManager": "._sync.token_manager",
     "OAuth2Config": "._config",
     "ClientRegistration": "._models",
     "DeviceAuthorization": "._models",
@@ -74,7 +78,9 @@ __all__ = [
     "RegistrationError",
     "StorageError",
     "SyncOAuth2Client",
+    "SyncTokenManager",
     "TokenError",
+    "TokenManager",
     "TokenResponse",
     "ValidationError",
     "__version__",

@@ -69,6 +69,7 @@ from ..exceptions import (
     ValidationError,
 )
 from .storage import SyncMemoryStorage, SyncTokenStorage
+from .token_manager import SyncTokenManager
 
 __all__ = ["SyncOAuth2Client"]
 
@@ -132,7 +133,12 @@ class SyncOAuth2Client:
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
-        self._token: TokenResponse | None = None  # the stored token, as last read or written
+        self.tokens = SyncTokenManager(
+            self.storage,
+            refresher=self._refresh_grant,
+            skew=self.config.clock_skew,
+            clock=self._clock,
+        )
 
     def __repr__(self) -> str:
         client_id = self._registration.client_id if self._registration else None
@@ -442,24 +448,20 @@ class SyncOAuth2Client:
         return response
 
     def _keep(self, registration: ClientRegistration, token: TokenResponse) -> TokenResponse:
-        self.storage.store_token(self._token_key(registration.client_id), token.to_dict())
-        self._token = token
-        return token
+        return self.tokens.store_token(self._token_key(registration.client_id), token)
 
     def _forget_token(self, registration: ClientRegistration) -> None:
-        self.storage.delete_token(self._token_key(registration.client_id))
-        self._token = None
+        self.tokens.delete_token(self._token_key(registration.client_id))
 
     def _stored_token(self, registration: ClientRegistration) -> TokenResponse | None:
-        stored = self.storage.retrieve_token(self._token_key(registration.client_id))
-        if not stored:
-            self._token = None
-            return None
-        try:
-            self._token = TokenResponse.from_dict(stored, now=self._clock())
-        except ValidationError as exc:
-            raise TokenError(f"the stored token is unreadable: {exc}") from None
-        return self._token
+        return self.tokens.get_token(self._token_key(registration.client_id))
+
+    def _current_key(self) -> str:
+        """The storage key of this client's token (no storage access once registered)."""
+        registration = self._registration
+        if registration is None:
+            registration = self.register()
+        return self._token_key(registration.client_id)
 
     def _resources(self, resource: str | None = None) -> list[str] | None:
         chosen = resource or self.config.resource
@@ -639,39 +641,43 @@ class SyncOAuth2Client:
             require_nonce=require_nonce,
         )
 
-    def refresh_token(self, refresh_token: str | None = None) -> TokenResponse:
-        """Get a new access token with a refresh token (RFC 6749 §6).
+    def _refresh_grant(self, token: TokenResponse) -> TokenResponse:
+        """Exchange ``token``'s refresh token for a new token (RFC 6749 §6); stores nothing.
 
-        Without an argument the stored token's refresh token is used. A refresh token the
-        server did not replace is kept. ``invalid_grant`` removes the stored token: the user
-        must authorize again.
+        A refresh token the server did not replace is kept; an ID Token that comes back is
+        validated against the first one's nonce (OpenID Connect Core §12.2).
         """
+        assert token.refresh_token is not None
         registration = self.register()
-        current = self._stored_token(registration)
-        value = refresh_token or (current.refresh_token if current else None)
-        if value is None:
-            raise TokenError("there is no refresh token to use; authorize again")
-        previous = current if current is not None and current.refresh_token == value else None
-        body = RefreshTokenRequest(refresh_token=value, resource=self._resources())
-        try:
-            wire = self._token_request(body, registration)
-        except TokenError as exc:
-            if exc.error_code == "invalid_grant" and previous is not None:
-                self._forget_token(registration)
-            raise
-        base = previous or TokenResponse(access_token="", refresh_token=value)
-        token = TokenResponse.from_wire(wire, now=self._clock(), previous=base)
-        if token.id_token is not None:
-            # OpenID Connect Core §12.2: same iss, sub and aud; the nonce, if any, as before.
-            earlier = _jwt.peek_claims(base.id_token) if base.id_token else {}
+        body = RefreshTokenRequest(refresh_token=token.refresh_token, resource=self._resources())
+        wire = self._token_request(body, registration)
+        fresh = TokenResponse.from_wire(wire, now=self._clock(), previous=token)
+        if fresh.id_token is not None:
+            earlier = _jwt.peek_claims(token.id_token) if token.id_token else {}
             nonce = earlier.get("nonce")
             self._validate_id_token(
-                token.id_token,
+                fresh.id_token,
                 registration,
                 nonce if isinstance(nonce, str) else None,
                 require_nonce=False,
             )
-        return self._keep(registration, token)
+        return fresh
+
+    def refresh_token(self, refresh_token: str | None = None) -> TokenResponse:
+        """Get a new access token with a refresh token (RFC 6749 §6).
+
+        Without an argument the stored token is refreshed, once however many callers ask at the
+        same time (see ``SyncTokenManager``). ``invalid_grant`` removes the stored token: the user
+        must authorize again.
+        """
+        key = self._current_key()
+        stored = self.tokens.get_token(key)
+        if refresh_token is None or (stored is not None and stored.refresh_token == refresh_token):
+            if stored is None or not stored.refresh_token:
+                raise TokenError("there is no refresh token to use; authorize again")
+            return self.tokens.refresh_token(key, stored)
+        fresh = self._refresh_grant(TokenResponse(access_token="", refresh_token=refresh_token))
+        return self.tokens.store_token(key, fresh)
 
     def get_token(self, scope: str | None = None) -> TokenResponse:
         """A token for the client itself: the client credentials grant (RFC 6749 §4.4).
@@ -811,20 +817,6 @@ class SyncOAuth2Client:
 
     # ---------------------------------------------------------------- protected resources
 
-    def _current_token(self) -> TokenResponse:
-        """The token to send: the one in memory while it is fresh, else the stored one,
-        refreshed first when it is about to expire."""
-        token = self._token
-        skew = self.config.clock_skew
-        if token is not None and not token.is_expired(skew, now=self._clock()):
-            return token
-        token = self._stored_token(self.register())
-        if token is None:
-            raise TokenError("no token yet: call exchange_code(), get_token() or the device flow")
-        if token.is_expired(skew, now=self._clock()) and token.refresh_token:
-            token = self.refresh_token()
-        return token
-
     def authenticated_request(
         self, method: str, url: str, token: str | TokenResponse | None = None, **kwargs: Any
     ) -> httpx.Response:
@@ -836,18 +828,19 @@ class SyncOAuth2Client:
         on loopback, so the token is never sent in clear over a network.
         """
         require_bearer_url(str(url))
-        managed = token is None
-        current = self._current_token() if token is None else token
-        response = self._send_with(method, url, self._token_value(current, "access_token"), kwargs)
+        if token is not None:
+            access_token = self._token_value(token, "access_token")
+            return self._send_with(method, url, access_token, kwargs)
+        key = self._current_key()
+        current = self.tokens.get_valid_token(key)
+        response = self._send_with(method, url, current.access_token, kwargs)
         if (
-            managed
-            and response.status_code == 401
-            and "invalid_token" in response.headers.get("www-authenticate", "")
-            and isinstance(current, TokenResponse)
+            response.status_code == 401
             and current.refresh_token
+            and "invalid_token" in response.headers.get("www-authenticate", "")
         ):
             response.close()
-            refreshed = self.refresh_token()
+            refreshed = self.tokens.refresh_token(key, current)
             response = self._send_with(method, url, refreshed.access_token, kwargs)
         return response
 

@@ -1,0 +1,188 @@
+# Generated from _async/token_manager.py by mcp-oauth-dynamicclient codegen (unasync). Do not edit.
+"""``SyncTokenManager``: tokens kept fresh in a storage, refreshed once however many callers ask.
+
+Single-flight refresh (RFC 6749 §6, OAuth 2.1 §4.3.1 rotation): callers that find the same token
+expiring queue on a per-key lock, first in this process (tasks, threads), then in the storage
+(``SyncFileStorage`` and ``SyncRedisStorage`` lock across processes). Whoever gets the lock first
+re-reads the token, refreshes it and stores the new one, rotated refresh token included,
+before letting go; the others re-read, find it fresh and use it. No lock is held while a
+protected request is in flight: locks guard the refresh only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .._concurrency import SyncLock
+from .._models import TokenResponse
+from ..exceptions import ConfigurationError, TokenError, ValidationError
+from .storage import SyncMemoryStorage, SyncTokenStorage
+
+__all__ = ["SyncTokenManager"]
+
+SyncRefresher = Callable[[TokenResponse], TokenResponse]
+
+
+def _open_storage(storage_type: str, config: Mapping[str, Any]) -> SyncTokenStorage:
+    """The storage the seed's ``storage_type`` / ``storage_config`` pair names."""
+    if storage_type == "memory":
+        return SyncMemoryStorage(**config)
+    if storage_type == "file":
+        from .file_storage import SyncFileStorage
+
+        return SyncFileStorage(**config)
+    if storage_type == "redis":
+        from .redis_storage import SyncRedisStorage
+
+        return SyncRedisStorage(**config)
+    raise ConfigurationError(
+        f"storage_type: expected 'memory', 'file' or 'redis', got {storage_type!r}"
+    )
+
+
+class SyncTokenManager:
+    """Stores tokens by key and hands out valid ones, refreshing them when they expire.
+
+    Give it a ``storage`` (or the seed's ``storage_type="file"|"redis"|"memory"`` with
+    ``storage_config``) and, to refresh, a ``refresher`` (``SyncOAuth2Client`` passes its own; a
+    standalone manager takes ``client=``). ``skew`` seconds before ``expires_at`` a token
+    counts as expired, so it is refreshed before the server would refuse it.
+    """
+
+    def __init__(
+        self,
+        storage: SyncTokenStorage | None = None,
+        *,
+        storage_type: str | None = None,
+        storage_config: Mapping[str, Any] | None = None,
+        client: Any = None,
+        refresher: SyncRefresher | None = None,
+        skew: float = 60.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if storage is not None and storage_type is not None:
+            raise ConfigurationError("storage and storage_type: give one, not both")
+        if storage is None:
+            storage = _open_storage(storage_type or "memory", storage_config or {})
+        if skew < 0:
+            raise ConfigurationError("skew: must be 0 or more seconds")
+        self.storage = storage
+        self.skew = skew
+        self._clock = clock if clock is not None else time.time
+        self._refresher = (
+            refresher
+            if refresher is not None
+            else (client._refresh_grant if client is not None else None)
+        )
+        self._cache: dict[str, TokenResponse] = {}
+        self._locks: dict[str, SyncLock] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(storage={self.storage!r}, skew={self.skew})"
+
+    def is_expired(
+        self, token: TokenResponse | Mapping[str, Any], skew: float | None = None
+    ) -> bool:
+        """Whether ``token`` has expired or will within ``skew`` seconds (default: the
+        manager's), judged on its absolute ``expires_at``."""
+        if not isinstance(token, TokenResponse):
+            token = TokenResponse.from_dict(token, now=self._clock())
+        return token.is_expired(self.skew if skew is None else skew, now=self._clock())
+
+    def store_token(self, key: str, token: TokenResponse | Mapping[str, Any]) -> TokenResponse:
+        """Keep ``token`` (a ``TokenResponse`` or the seed's dict) under ``key``."""
+        if not isinstance(token, TokenResponse):
+            token = TokenResponse.from_dict(token, now=self._clock())
+        self.storage.store_token(key, token.to_dict())
+        self._cache[key] = token
+        return token
+
+    def get_token(self, key: str) -> TokenResponse | None:
+        """The stored token under ``key`` as it is, expired or not; ``None`` if there is none."""
+        stored = self.storage.retrieve_token(key)
+        if not stored:
+            self._cache.pop(key, None)
+            return None
+        try:
+            token = TokenResponse.from_dict(stored, now=self._clock())
+        except ValidationError as exc:
+            raise TokenError(f"the token stored under {key!r} is unreadable: {exc}") from None
+        self._cache[key] = token
+        return token
+
+    def delete_token(self, key: str) -> None:
+        """Forget the token under ``key``."""
+        self._cache.pop(key, None)
+        self.storage.delete_token(key)
+
+    def list_tokens(self) -> list[str]:
+        """The keys in the storage."""
+        return self.storage.list_tokens()
+
+    def get_valid_token(self, key: str) -> TokenResponse:
+        """A token for ``key`` that is not about to expire, refreshed first if it was.
+
+        Raises:
+            TokenError: no token is stored, it expired without a refresh token, or the refresh
+                was refused (``invalid_grant``: the token is removed; authorize again).
+        """
+        cached = self._cache.get(key)
+        if cached is not None and not cached.is_expired(self.skew, now=self._clock()):
+            return cached
+        token = self.get_token(key)
+        if token is None:
+            raise TokenError(
+                f"no token yet under {key!r}: authorize first (exchange_code, get_token or the "
+                "device flow)"
+            )
+        if not token.is_expired(self.skew, now=self._clock()):
+            return token
+        return self._refresh(key, token, force=False)
+
+    def refresh_token(self, key: str, stale: TokenResponse | None = None) -> TokenResponse:
+        """Refresh the token under ``key`` now, unless another caller just did.
+
+        ``stale`` is the token the caller found wanting (say, refused with a 401): when the
+        stored token is already another one, that one is returned without a new refresh.
+        """
+        token = stale if stale is not None else self.get_token(key)
+        if token is None:
+            raise TokenError(f"no token stored under {key!r} to refresh")
+        return self._refresh(key, token, force=True)
+
+    def _settled(self, current: TokenResponse | None, stale: TokenResponse, force: bool) -> bool:
+        """Whether ``current`` (just re-read under the lock) makes a refresh unnecessary."""
+        if current is None or current.is_expired(self.skew, now=self._clock()):
+            return False
+        return not force or current.access_token != stale.access_token
+
+    def _refresh(self, key: str, stale: TokenResponse, *, force: bool) -> TokenResponse:
+        if self._refresher is None:
+            raise ConfigurationError(
+                "this SyncTokenManager cannot refresh: build it with client=SyncOAuth2Client(...)"
+            )
+        with self._locks.setdefault(key, SyncLock()):
+            current = self.get_token(key)
+            if current is not None and self._settled(current, stale, force):
+                return current
+            with self.storage.lock(key):
+                current = self.get_token(key)
+                if current is not None and self._settled(current, stale, force):
+                    return current
+                base = current if current is not None else stale
+                if not base.refresh_token:
+                    raise TokenError(
+                        f"the token under {key!r} has expired and has no refresh token: "
+                        "authorize again",
+                        error_code="invalid_grant",
+                    )
+                try:
+                    fresh = self._refresher(base)
+                except TokenError as exc:
+                    if exc.error_code == "invalid_grant":
+                        self.delete_token(key)
+                    raise
+                # Stored before the lock is released: nobody can use the rotated-out token.
+                return self.store_token(key, fresh)
