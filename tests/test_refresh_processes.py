@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import sys
 import time
 import uuid
@@ -20,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mcp_oauth_dynamicclient import SyncOAuth2Client
+from mcp_oauth_dynamicclient import StorageError, SyncOAuth2Client
 from mcp_oauth_dynamicclient.storage import SyncFileStorage, SyncRedisStorage
-from mcp_oauth_dynamicclient.testing import MockAuthServer
+from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from storage_helpers import RedisServer, run_redis_server
 from test_client_lifecycle import REDIRECT
 
@@ -121,3 +122,37 @@ def test_eight_processes_share_one_refresh(
     assert refreshed is not None
     assert refreshed.refresh_token != first.refresh_token
     assert not refreshed.is_expired()
+
+
+def test_redis_down_during_a_refresh_loses_nothing_in_memory(server: MockAuthServer) -> None:
+    """A refreshed token that cannot be stored is kept in memory and used.
+
+    The server has rotated the refresh token by then: losing the new one would log the
+    client out for good.
+    """
+    with run_redis_server() as redis_server:
+        storage = SyncRedisStorage.from_url(redis_server.url, prefix="down:")
+        with SyncOAuth2Client(
+            server.url,
+            redirect_uris=[REDIRECT],
+            resource=server.resource_url,
+            storage=storage,
+            clock=server.clock.now,
+        ) as client:
+            callback = httpx.get(client.get_authorization_url()).headers["location"]
+            client.exchange_code(callback)
+            server.clock.advance(3601)
+            # Redis goes down while the refresh is in flight, after the lock was taken.
+            server.inject(Fault.latency(1.0), path="/token")
+            stopper = threading.Timer(0.4, redis_server.stop)
+            stopper.start()
+            with pytest.raises(StorageError):
+                client.authenticated_request("GET", server.resource_url)
+            stopper.join()
+            # The refresh happened and its token is held: the next requests go through.
+            assert server.requests.count("/token", method="POST") == 2
+            for _ in range(3):
+                response = client.authenticated_request("GET", server.resource_url)
+                assert response.status_code == 200
+            assert server.requests.count("/token", method="POST") == 2
+        storage.close()

@@ -93,11 +93,16 @@ class TokenManager:
     async def store_token(
         self, key: str, token: TokenResponse | Mapping[str, Any]
     ) -> TokenResponse:
-        """Keep ``token`` (a ``TokenResponse`` or the seed's dict) under ``key``."""
+        """Keep ``token`` (a ``TokenResponse`` or the seed's dict) under ``key``.
+
+        It is held in memory first: if the storage fails (``StorageError``, say Redis is
+        down), this process still has the token, which matters most for a freshly rotated
+        refresh token the server will not accept twice.
+        """
         if not isinstance(token, TokenResponse):
             token = TokenResponse.from_dict(token, now=self._clock())
-        await self.storage.store_token(key, token.to_dict())
         self._cache[key] = token
+        await self.storage.store_token(key, token.to_dict())
         return token
 
     async def get_token(self, key: str) -> TokenResponse | None:

@@ -92,11 +92,16 @@ class SyncTokenManager:
         return token.is_expired(self.skew if skew is None else skew, now=self._clock())
 
     def store_token(self, key: str, token: TokenResponse | Mapping[str, Any]) -> TokenResponse:
-        """Keep ``token`` (a ``TokenResponse`` or the seed's dict) under ``key``."""
+        """Keep ``token`` (a ``TokenResponse`` or the seed's dict) under ``key``.
+
+        It is held in memory first: if the storage fails (``StorageError``, say Redis is
+        down), this process still has the token, which matters most for a freshly rotated
+        refresh token the server will not accept twice.
+        """
         if not isinstance(token, TokenResponse):
             token = TokenResponse.from_dict(token, now=self._clock())
-        self.storage.store_token(key, token.to_dict())
         self._cache[key] = token
+        self.storage.store_token(key, token.to_dict())
         return token
 
     def get_token(self, key: str) -> TokenResponse | None:
