@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
