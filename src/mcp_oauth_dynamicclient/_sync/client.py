@@ -107,8 +107,10 @@ class SyncOAuth2Client:
 
     Build it from an ``auth_server`` URL and keyword settings (those of ``OAuth2Config``) or
     from ``config=``. Tokens, the registration and pending authorizations are kept in
-    ``storage`` (in memory by default). An ``http_client`` you pass is used as is and never
-    closed by this client; one it creates itself is closed by ``close()`` or ``with``.
+    ``storage`` (in memory by default); ``tokens`` is the ``SyncTokenManager`` that keeps them
+    fresh. An ``http_client`` you pass is used as is and never closed by this client; one it
+    creates itself is closed by ``close()`` or ``with``. ``clock`` (seconds since the
+    epoch, ``time.time`` by default) lets tests share a server's clock.
     """
 
     def __init__(
