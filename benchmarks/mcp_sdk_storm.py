@@ -132,7 +132,7 @@ async def run(args) -> dict:
         statuses=statuses,
         stored_tokens=storage.stored,
         max_in_flight=transport.max_in_flight,
-        requests=transport.log if args.mode == "restart" else transport.log[:3],
+        requests=transport.log if args.mode == "restart" else [],
     )
     return result
 
