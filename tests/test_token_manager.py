@@ -8,6 +8,7 @@ busy client logged in.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import (
+    AuthorizationError,
     ConfigurationError,
     NetworkError,
     OAuth2Client,
@@ -25,7 +27,7 @@ from mcp_oauth_dynamicclient import (
     TokenManager,
     TokenResponse,
 )
-from mcp_oauth_dynamicclient.storage import MemoryStorage
+from mcp_oauth_dynamicclient.storage import MemoryStorage, TokenStorage
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from test_client_lifecycle import REDIRECT, authorize, make
 
@@ -235,3 +237,39 @@ def stored_token(api: Flavour, client: ClientProxy) -> TokenResponse | None:
     key = ClientProxy(client.client, api.portal)._current_key()
     found: Any = tokens.get_token(key)
     return found if isinstance(found, TokenResponse) or found is None else None
+
+
+class SeedDatabaseStorage(TokenStorage):
+    """The seed's "Custom Storage Backend": only store_token and retrieve_token."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, str] = {}
+
+    async def store_token(self, key: str, token: dict[str, Any]) -> None:
+        self.rows[key] = json.dumps(token)
+
+    async def retrieve_token(self, key: str) -> dict[str, Any] | None:
+        row = self.rows.get(key)
+        loaded: dict[str, Any] | None = json.loads(row) if row is not None else None
+        return loaded
+
+
+@pytest.mark.anyio
+async def test_a_custom_storage_with_two_methods_runs_the_whole_flow(
+    server: MockAuthServer,
+) -> None:
+    storage = SeedDatabaseStorage()
+    async with OAuth2Client(
+        server.url, redirect_uris=[REDIRECT], resource=server.resource_url, storage=storage
+    ) as client:
+        url = await client.get_authorization_url()
+        async with httpx.AsyncClient() as browser:
+            callback = (await browser.get(url)).headers["location"]
+        await client.exchange_code(callback)
+        with pytest.raises(AuthorizationError) as replayed:  # used once, even without delete
+            await client.exchange_code(callback)
+        assert replayed.value.error_code == "invalid_state"
+        response = await client.authenticated_request("GET", server.resource_url)
+    assert response.status_code == 200
+    pending = [key for key in storage.rows if key.startswith("pending:")]
+    assert [json.loads(storage.rows[key]) for key in pending] == [{}]  # the tombstone
