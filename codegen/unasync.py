@@ -32,6 +32,8 @@ NAMES = {
     "_async": "_sync",
     "async_sleep": "sync_sleep",
     "AsyncLock": "SyncLock",
+    "AsyncRetrying": "Retrying",  # tenacity
+    "AsyncSender": "SyncSender",
     "OAuth2Client": "SyncOAuth2Client",
     "TokenStorage": "SyncTokenStorage",
     "MemoryStorage": "SyncMemoryStorage",

@@ -11,6 +11,8 @@ EXPECTED = {
     "DeviceAuthorization",
     "OAuth2Client",
     "OAuth2Config",
+    "RateLimit",
+    "RetryConfig",
     "SyncOAuth2Client",
     "SyncTokenManager",
     "TokenManager",

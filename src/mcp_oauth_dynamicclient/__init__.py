@@ -5,6 +5,7 @@ registration (RFC 7592), obtains tokens with PKCE (RFC 7636) or the device flow 
 refreshes, revokes and introspects them, and calls protected resources (RFC 6750).
 
 ``OAuth2Client`` is the asyncio client; ``SyncOAuth2Client`` has the same methods, blocking.
+Both retry per a ``RetryConfig`` and pace their requests per a ``RateLimit`` when given them.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from ._async.token_manager import TokenManager
     from ._config import OAuth2Config
     from ._models import ClientRegistration, DeviceAuthorization, TokenResponse
+    from ._ratelimit import RateLimit
+    from ._retry import RetryConfig
     from ._sync.client import SyncOAuth2Client
     from ._sync.token_manager import SyncTokenManager
 
@@ -40,6 +43,8 @@ _LAZY = {
     "ClientRegistration": "._models",
     "DeviceAuthorization": "._models",
     "TokenResponse": "._models",
+    "RetryConfig": "._retry",
+    "RateLimit": "._ratelimit",
 }
 
 
@@ -75,7 +80,9 @@ __all__ = [
     "OAuth2Client",
     "OAuth2Config",
     "OAuth2Error",
+    "RateLimit",
     "RegistrationError",
+    "RetryConfig",
     "StorageError",
     "SyncOAuth2Client",
     "SyncTokenManager",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
+from ._retry import retry_after_of
 from .exceptions import NetworkError, OAuth2Error, ValidationError
 
 if TYPE_CHECKING:
@@ -246,7 +247,8 @@ def error_from_response(
 
     The ``error``, ``error_description`` and ``error_uri`` come from a JSON body, or failing
     that from a ``WWW-Authenticate: Bearer`` challenge; a body that is neither still gives an
-    error that says what was received.
+    error that says what was received. A ``Retry-After`` header (RFC 9110 §10.2.3) becomes the
+    error's ``retry_after``, in seconds.
     """
     payload = _decode_json(response)
     fields: dict[str, str] = {}
@@ -271,6 +273,7 @@ def error_from_response(
         error_description=description,
         error_uri=fields.get("error_uri"),
         response=response,
+        retry_after=retry_after_of(response.headers),
     )
 
 

@@ -47,6 +47,8 @@ class OAuth2Error(Exception):
         error_uri: The server's ``error_uri``, if any.
         status_code: The HTTP status of the response that caused the error, if any.
         response: The ``httpx.Response`` that caused the error, if any.
+        retry_after: Seconds the server asked the client to wait before trying again, from a
+            ``Retry-After`` header (RFC 9110 §10.2.3) or a client-side rate limit; else None.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class OAuth2Error(Exception):
         error_uri: str | None = None,
         status_code: int | None = None,
         response: httpx.Response | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         if status_code is None and response is not None:
@@ -68,6 +71,7 @@ class OAuth2Error(Exception):
         self.error_uri = error_uri
         self.status_code = status_code
         self.response = response
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return self.message
@@ -78,6 +82,8 @@ class OAuth2Error(Exception):
             parts.append(f"error_code={self.error_code!r}")
         if self.status_code is not None:
             parts.append(f"status_code={self.status_code!r}")
+        if self.retry_after is not None:
+            parts.append(f"retry_after={self.retry_after!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -23,7 +24,6 @@ from .._concurrency import async_sleep
 from .._config import OAuth2Config, config_from
 from .._discovery import check_metadata, discovery_urls
 from .._generated import (
-    AsyncEndpointClient,
     AuthorizationCodeTokenRequest,
     AuthorizationRequest,
     AuthorizationServerMetadata,
@@ -39,6 +39,7 @@ from .._generated import (
     RevocationRequest,
     TokenRequest,
     converter,
+    operations,
 )
 from .._generated import TokenResponse as WireTokenResponse
 from .._models import (
@@ -50,6 +51,8 @@ from .._models import (
     load,
 )
 from .._pkce import code_challenge, make_code_verifier, make_nonce, make_state, same_secret
+from .._ratelimit import RateLimit
+from .._retry import RetryConfig
 from .._urls import require_bearer_url, require_secure_url, same_issuer
 from .._wire import ClientAuth, send_errors
 from ..exceptions import (
@@ -61,6 +64,7 @@ from ..exceptions import (
     TokenError,
     ValidationError,
 )
+from .sender import AsyncSender
 from .storage import MemoryStorage, TokenStorage
 from .token_manager import TokenManager
 
@@ -92,6 +96,7 @@ def _as_error(kind: type[OAuth2Error], exc: OAuth2Error) -> OAuth2Error:
         error_uri=exc.error_uri,
         status_code=exc.status_code,
         response=exc.response,
+        retry_after=exc.retry_after,
     )
 
 
@@ -104,6 +109,10 @@ class OAuth2Client:
     fresh. An ``http_client`` you pass is used as is and never closed by this client; one it
     creates itself is closed by ``aclose()`` or ``async with``. ``clock`` (seconds since the
     epoch, ``time.time`` by default) lets tests share a server's clock.
+
+    Requests to the authorization server are retried per ``retry_config`` (``RetryConfig``;
+    not retried without it) and paced per ``rate_limit`` (``RateLimit``; unlimited without
+    it); requests to protected resources (``authenticated_request``) are neither.
     """
 
     def __init__(
@@ -114,6 +123,8 @@ class OAuth2Client:
         storage: TokenStorage | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
+        retry_config: RetryConfig | None = None,
+        rate_limit: RateLimit | None = None,
         **settings: Any,
     ) -> None:
         self.config = config_from(auth_server, config, settings)
@@ -124,7 +135,11 @@ class OAuth2Client:
             if http_client is not None
             else httpx.AsyncClient(timeout=self.config.timeout)
         )
-        self._endpoints = AsyncEndpointClient(self._http)
+        if retry_config is not None and not isinstance(retry_config, RetryConfig):
+            raise ConfigurationError("retry_config: expected a RetryConfig")
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise ConfigurationError("rate_limit: expected a RateLimit")
+        self._sender = AsyncSender(self._http, retry=retry_config, rate_limit=rate_limit)
         self._clock = clock if clock is not None else time.time
         self._metadata: AuthorizationServerMetadata | None = None
         self._registration: ClientRegistration | None = None
@@ -167,10 +182,15 @@ class OAuth2Client:
         tried = []
         for url in discovery_urls(self.config.issuer):
             try:
-                metadata = await self._endpoints.get_authorization_server_metadata(url)
+                metadata = await self._sender.send(
+                    "get_authorization_server_metadata",
+                    partial(operations.build_get_authorization_server_metadata, url),
+                    operations.parse_get_authorization_server_metadata,
+                    idempotent=True,
+                )
             except DiscoveryError as exc:
-                if exc.status_code is None or exc.status_code >= 500:
-                    raise
+                if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+                    raise  # the server is there but unwell or busy: not "no metadata here"
                 tried.append(f"{url} ({exc.message})")
                 continue
             check_metadata(metadata, self.config.issuer)
@@ -300,8 +320,16 @@ class OAuth2Client:
                     return registration
         url = await self._endpoint("registration_endpoint", RegistrationError)
         body = self._client_metadata(await self.discover())
-        info = await self._endpoints.register_client(
-            url, body, initial_access_token=config.initial_access_token
+        info = await self._sender.send(
+            "register_client",
+            partial(
+                operations.build_register_client,
+                url,
+                body,
+                initial_access_token=config.initial_access_token,
+            ),
+            operations.parse_register_client,
+            idempotent=False,  # a second POST would register a second client
         )
         return await self._save_registration(info)
 
@@ -359,7 +387,12 @@ class OAuth2Client:
         """The client's current registration as the server holds it (RFC 7592 §2.1)."""
 
         async def read(_: ClientRegistration, uri: str, token: str) -> ClientInformationResponse:
-            return await self._endpoints.read_client(uri, registration_access_token=token)
+            return await self._sender.send(
+                "read_client",
+                partial(operations.build_read_client, uri, registration_access_token=token),
+                operations.parse_read_client,
+                idempotent=True,
+            )
 
         registration, info = await self._manage(client_id, read)
         saved = await self._save_registration(info, registration)
@@ -386,7 +419,12 @@ class OAuth2Client:
             if current.client_secret:
                 merged["client_secret"] = current.client_secret
             body = load(merged, ClientUpdateRequest, "update_client metadata")
-            return await self._endpoints.update_client(uri, body, registration_access_token=token)
+            return await self._sender.send(
+                "update_client",
+                partial(operations.build_update_client, uri, body, registration_access_token=token),
+                operations.parse_update_client,
+                idempotent=False,  # the server may rotate the registration access token
+            )
 
         registration, info = await self._manage(client_id, replace)
         saved = await self._save_registration(info, registration)
@@ -396,7 +434,12 @@ class OAuth2Client:
         """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
 
         async def delete(_: ClientRegistration, uri: str, token: str) -> None:
-            await self._endpoints.delete_client(uri, registration_access_token=token)
+            await self._sender.send(
+                "delete_client",
+                partial(operations.build_delete_client, uri, registration_access_token=token),
+                operations.parse_delete_client,
+                idempotent=False,  # a resent DELETE of a deleted client is refused with 401
+            )
 
         registration, _ = await self._manage(client_id, delete)
         await self._forget_token(registration)
@@ -437,8 +480,19 @@ class OAuth2Client:
         self, body: TokenRequest, registration: ClientRegistration
     ) -> WireTokenResponse:
         url = await self._endpoint("token_endpoint", TokenError)
-        response = await self._endpoints.request_token(
-            url, body, client_auth=self._client_auth(registration)
+        response = await self._sender.send(
+            "request_token",
+            partial(
+                operations.build_request_token,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_request_token,
+            # A code is used once and a refresh token may rotate (RFC 6749 §4.1.2, §6); a
+            # device-code poll keeps its own interval (RFC 8628 §3.5). Client credentials may
+            # be asked for again.
+            idempotent=isinstance(body, ClientCredentialsTokenRequest),
         )
         if response.token_type.lower() != "bearer":
             raise TokenError(
@@ -617,7 +671,12 @@ class OAuth2Client:
 
     async def _jwks(self) -> Any:
         url = await self._endpoint("jwks_uri", DiscoveryError)
-        return await self._endpoints.get_jwks(url)
+        return await self._sender.send(
+            "get_jwks",
+            partial(operations.build_get_jwks, url),
+            operations.parse_get_jwks,
+            idempotent=True,
+        )
 
     async def _validate_id_token(
         self,
@@ -725,7 +784,17 @@ class OAuth2Client:
         url = await self._endpoint("revocation_endpoint", TokenError)
         registration = await self.register()
         body = RevocationRequest(token=value, token_type_hint=token_type)
-        await self._endpoints.revoke_token(url, body, client_auth=self._client_auth(registration))
+        await self._sender.send(
+            "revoke_token",
+            partial(
+                operations.build_revoke_token,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_revoke_token,
+            idempotent=True,  # revoking a revoked token succeeds (RFC 7009 §2.2)
+        )
         stored = await self._stored_token(registration)
         if stored is not None and value in (stored.access_token, stored.refresh_token):
             await self._forget_token(registration)
@@ -736,8 +805,16 @@ class OAuth2Client:
         url = await self._endpoint("introspection_endpoint", TokenError)
         registration = await self.register()
         body = IntrospectionRequest(token=self._token_value(token, "access_token"))
-        result = await self._endpoints.introspect_token(
-            url, body, client_auth=self._client_auth(registration)
+        result = await self._sender.send(
+            "introspect_token",
+            partial(
+                operations.build_introspect_token,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_introspect_token,
+            idempotent=True,
         )
         introspection: dict[str, Any] = converter.unstructure(result)
         return introspection
@@ -775,8 +852,16 @@ class OAuth2Client:
         body = DeviceAuthorizationRequest(
             scope=scope or self.config.default_scope, resource=self._resources()
         )
-        response = await self._endpoints.request_device_authorization(
-            url, body, client_auth=self._client_auth(registration)
+        response = await self._sender.send(
+            "request_device_authorization",
+            partial(
+                operations.build_request_device_authorization,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_request_device_authorization,
+            idempotent=False,  # each request starts another device authorization
         )
         device = DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device

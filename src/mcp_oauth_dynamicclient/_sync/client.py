@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -33,13 +34,13 @@ from .._generated import (
     ClientUpdateRequest,
     DeviceAuthorizationRequest,
     DeviceCodeTokenRequest,
-    EndpointClient,
     IntrospectionRequest,
     JsonWebKeySet,
     RefreshTokenRequest,
     RevocationRequest,
     TokenRequest,
     converter,
+    operations,
 )
 from .._generated import TokenResponse as WireTokenResponse
 from .._models import (
@@ -57,6 +58,8 @@ from .._pkce import (
     make_state,
     same_secret,
 )
+from .._ratelimit import RateLimit
+from .._retry import RetryConfig
 from .._urls import require_bearer_url, require_secure_url, same_issuer
 from .._wire import ClientAuth, send_errors
 from ..exceptions import (
@@ -68,6 +71,7 @@ from ..exceptions import (
     TokenError,
     ValidationError,
 )
+from .sender import SyncSender
 from .storage import SyncMemoryStorage, SyncTokenStorage
 from .token_manager import SyncTokenManager
 
@@ -99,6 +103,7 @@ def _as_error(kind: type[OAuth2Error], exc: OAuth2Error) -> OAuth2Error:
         error_uri=exc.error_uri,
         status_code=exc.status_code,
         response=exc.response,
+        retry_after=exc.retry_after,
     )
 
 
@@ -111,6 +116,10 @@ class SyncOAuth2Client:
     fresh. An ``http_client`` you pass is used as is and never closed by this client; one it
     creates itself is closed by ``close()`` or ``with``. ``clock`` (seconds since the
     epoch, ``time.time`` by default) lets tests share a server's clock.
+
+    Requests to the authorization server are retried per ``retry_config`` (``RetryConfig``;
+    not retried without it) and paced per ``rate_limit`` (``RateLimit``; unlimited without
+    it); requests to protected resources (``authenticated_request``) are neither.
     """
 
     def __init__(
@@ -121,6 +130,8 @@ class SyncOAuth2Client:
         storage: SyncTokenStorage | None = None,
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] | None = None,
+        retry_config: RetryConfig | None = None,
+        rate_limit: RateLimit | None = None,
         **settings: Any,
     ) -> None:
         self.config = config_from(auth_server, config, settings)
@@ -129,7 +140,11 @@ class SyncOAuth2Client:
         self._http = (
             http_client if http_client is not None else httpx.Client(timeout=self.config.timeout)
         )
-        self._endpoints = EndpointClient(self._http)
+        if retry_config is not None and not isinstance(retry_config, RetryConfig):
+            raise ConfigurationError("retry_config: expected a RetryConfig")
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise ConfigurationError("rate_limit: expected a RateLimit")
+        self._sender = SyncSender(self._http, retry=retry_config, rate_limit=rate_limit)
         self._clock = clock if clock is not None else time.time
         self._metadata: AuthorizationServerMetadata | None = None
         self._registration: ClientRegistration | None = None
@@ -172,10 +187,15 @@ class SyncOAuth2Client:
         tried = []
         for url in discovery_urls(self.config.issuer):
             try:
-                metadata = self._endpoints.get_authorization_server_metadata(url)
+                metadata = self._sender.send(
+                    "get_authorization_server_metadata",
+                    partial(operations.build_get_authorization_server_metadata, url),
+                    operations.parse_get_authorization_server_metadata,
+                    idempotent=True,
+                )
             except DiscoveryError as exc:
-                if exc.status_code is None or exc.status_code >= 500:
-                    raise
+                if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+                    raise  # the server is there but unwell or busy: not "no metadata here"
                 tried.append(f"{url} ({exc.message})")
                 continue
             check_metadata(metadata, self.config.issuer)
@@ -305,8 +325,16 @@ class SyncOAuth2Client:
                     return registration
         url = self._endpoint("registration_endpoint", RegistrationError)
         body = self._client_metadata(self.discover())
-        info = self._endpoints.register_client(
-            url, body, initial_access_token=config.initial_access_token
+        info = self._sender.send(
+            "register_client",
+            partial(
+                operations.build_register_client,
+                url,
+                body,
+                initial_access_token=config.initial_access_token,
+            ),
+            operations.parse_register_client,
+            idempotent=False,  # a second POST would register a second client
         )
         return self._save_registration(info)
 
@@ -364,7 +392,12 @@ class SyncOAuth2Client:
         """The client's current registration as the server holds it (RFC 7592 §2.1)."""
 
         def read(_: ClientRegistration, uri: str, token: str) -> ClientInformationResponse:
-            return self._endpoints.read_client(uri, registration_access_token=token)
+            return self._sender.send(
+                "read_client",
+                partial(operations.build_read_client, uri, registration_access_token=token),
+                operations.parse_read_client,
+                idempotent=True,
+            )
 
         registration, info = self._manage(client_id, read)
         saved = self._save_registration(info, registration)
@@ -389,7 +422,12 @@ class SyncOAuth2Client:
             if current.client_secret:
                 merged["client_secret"] = current.client_secret
             body = load(merged, ClientUpdateRequest, "update_client metadata")
-            return self._endpoints.update_client(uri, body, registration_access_token=token)
+            return self._sender.send(
+                "update_client",
+                partial(operations.build_update_client, uri, body, registration_access_token=token),
+                operations.parse_update_client,
+                idempotent=False,  # the server may rotate the registration access token
+            )
 
         registration, info = self._manage(client_id, replace)
         saved = self._save_registration(info, registration)
@@ -399,7 +437,12 @@ class SyncOAuth2Client:
         """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
 
         def delete(_: ClientRegistration, uri: str, token: str) -> None:
-            self._endpoints.delete_client(uri, registration_access_token=token)
+            self._sender.send(
+                "delete_client",
+                partial(operations.build_delete_client, uri, registration_access_token=token),
+                operations.parse_delete_client,
+                idempotent=False,  # a resent DELETE of a deleted client is refused with 401
+            )
 
         registration, _ = self._manage(client_id, delete)
         self._forget_token(registration)
@@ -440,8 +483,19 @@ class SyncOAuth2Client:
         self, body: TokenRequest, registration: ClientRegistration
     ) -> WireTokenResponse:
         url = self._endpoint("token_endpoint", TokenError)
-        response = self._endpoints.request_token(
-            url, body, client_auth=self._client_auth(registration)
+        response = self._sender.send(
+            "request_token",
+            partial(
+                operations.build_request_token,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_request_token,
+            # A code is used once and a refresh token may rotate (RFC 6749 §4.1.2, §6); a
+            # device-code poll keeps its own interval (RFC 8628 §3.5). Client credentials may
+            # be asked for again.
+            idempotent=isinstance(body, ClientCredentialsTokenRequest),
         )
         if response.token_type.lower() != "bearer":
             raise TokenError(
@@ -620,7 +674,12 @@ class SyncOAuth2Client:
 
     def _jwks(self) -> Any:
         url = self._endpoint("jwks_uri", DiscoveryError)
-        return self._endpoints.get_jwks(url)
+        return self._sender.send(
+            "get_jwks",
+            partial(operations.build_get_jwks, url),
+            operations.parse_get_jwks,
+            idempotent=True,
+        )
 
     def _validate_id_token(
         self,
@@ -724,7 +783,17 @@ class SyncOAuth2Client:
         url = self._endpoint("revocation_endpoint", TokenError)
         registration = self.register()
         body = RevocationRequest(token=value, token_type_hint=token_type)
-        self._endpoints.revoke_token(url, body, client_auth=self._client_auth(registration))
+        self._sender.send(
+            "revoke_token",
+            partial(
+                operations.build_revoke_token,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_revoke_token,
+            idempotent=True,  # revoking a revoked token succeeds (RFC 7009 §2.2)
+        )
         stored = self._stored_token(registration)
         if stored is not None and value in (stored.access_token, stored.refresh_token):
             self._forget_token(registration)
@@ -735,8 +804,16 @@ class SyncOAuth2Client:
         url = self._endpoint("introspection_endpoint", TokenError)
         registration = self.register()
         body = IntrospectionRequest(token=self._token_value(token, "access_token"))
-        result = self._endpoints.introspect_token(
-            url, body, client_auth=self._client_auth(registration)
+        result = self._sender.send(
+            "introspect_token",
+            partial(
+                operations.build_introspect_token,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_introspect_token,
+            idempotent=True,
         )
         introspection: dict[str, Any] = converter.unstructure(result)
         return introspection
@@ -774,8 +851,16 @@ class SyncOAuth2Client:
         body = DeviceAuthorizationRequest(
             scope=scope or self.config.default_scope, resource=self._resources()
         )
-        response = self._endpoints.request_device_authorization(
-            url, body, client_auth=self._client_auth(registration)
+        response = self._sender.send(
+            "request_device_authorization",
+            partial(
+                operations.build_request_device_authorization,
+                url,
+                body,
+                client_auth=self._client_auth(registration),
+            ),
+            operations.parse_request_device_authorization,
+            idempotent=False,  # each request starts another device authorization
         )
         device = DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device

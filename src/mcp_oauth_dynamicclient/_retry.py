@@ -1,0 +1,200 @@
+"""The retry policy: which failures are retried, and how long to wait. Pure decisions, no I/O.
+
+Shared by the asyncio and the blocking sender (``_async/sender.py`` and its generated twin),
+which only sleep and send. The policy, after Stainless's SDKs and RFC 9110:
+
+- A failure is retried when it is a transport failure of a ``retry_on_exceptions`` type
+  (``NetworkError`` by default: a reset, a timeout, a refused connection) or an error response
+  whose status is in ``retry_on_status`` (429, 502, 503, 504 by default), at most
+  ``max_retries`` times.
+- The wait before retry ``n`` (from 1) is exponential with full jitter: uniform in
+  ``[0, min(max_backoff, backoff_factor * 2 ** (n - 1))]``, or that upper bound exactly with
+  ``jitter=False``.
+- ``Retry-After`` on a 429 (RFC 6585 §4) or a 503 (RFC 9110 §15.6.4) is honoured instead, in
+  delay-seconds or as an HTTP-date (RFC 9110 §10.2.3). A wait longer than ``max_retry_after``
+  is not waited for: the typed error is raised at once, its ``retry_after`` saying how long.
+- A request that is not safe to send twice is retried only when the connection was never
+  made (``httpx.ConnectError``, ``ConnectTimeout``, ``PoolTimeout``): then no byte reached the
+  server. Unsafe are the registration POST (RFC 7591 §3.1: a second client would be made), the
+  code exchange (RFC 6749 §4.1.2: a code is used once, and reuse may revoke its tokens), the
+  refresh (RFC 6749 §6, RFC 9700 §4.14.2: a rotated refresh token is spent), the update and
+  delete of a registration (RFC 7592 §2.2, §2.3: the access token may rotate), the device
+  authorization and the device-code poll (RFC 8628 §3.1, §3.5: the poll loop keeps its own
+  interval). Safe, and retried after any transport failure: discovery (RFC 8414 §3), JWKS,
+  reading a registration (RFC 7592 §2.1), introspection (RFC 7662 §2.1), the client
+  credentials grant (RFC 6749 §4.4: a second token harms nothing), and revocation (RFC 7009
+  §2.2: revoking an unknown or revoked token succeeds).
+
+A later logging or metrics layer hooks in at :meth:`RetryConfig.delay` (a retry is about to be
+waited for) and :func:`should_retry` (a failure was judged).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import attrs
+import httpx
+
+from .exceptions import ConfigurationError, NetworkError, OAuth2Error
+
+__all__ = ["RetryConfig", "never_connected", "parse_retry_after", "should_retry"]
+
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+_NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _statuses(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError("retry_on_status: expected a list of HTTP status codes")
+    statuses = tuple(value)
+    for status in statuses:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ConfigurationError(f"retry_on_status: {status!r} is not an HTTP status code")
+    return statuses
+
+
+def _exception_types(value: Any) -> tuple[type[BaseException], ...]:
+    if isinstance(value, type):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError("retry_on_exceptions: expected a list of exception classes")
+    types = tuple(value)
+    for kind in types:
+        if not (isinstance(kind, type) and issubclass(kind, BaseException)):
+            raise ConfigurationError(f"retry_on_exceptions: {kind!r} is not an exception class")
+    return types
+
+
+def _check_number(name: str, value: Any, *, integer: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise ConfigurationError(f"{name}: expected a {'whole ' if integer else ''}number")
+    if value < 0 or not math.isfinite(value):
+        raise ConfigurationError(f"{name}: must be a finite number >= 0, got {value!r}")
+
+
+@attrs.frozen
+class RetryConfig:
+    """How requests to the authorization server are retried (see the module docstring).
+
+    Requests to protected resources (``authenticated_request``) are never retried by it.
+
+    Attributes:
+        max_retries: Retries after the first attempt (0 turns retrying off).
+        backoff_factor: Seconds; the wait before retry ``n`` is at most
+            ``backoff_factor * 2 ** (n - 1)``.
+        retry_on_status: Error statuses that are retried (for requests safe to resend).
+        retry_on_exceptions: Exception classes that are retried; a ``NetworkError`` of an
+            unsafe request only when the connection was never made.
+        max_backoff: Cap of one exponential wait, in seconds.
+        max_retry_after: Longest ``Retry-After`` waited for; a longer one raises at once.
+        jitter: Full jitter (a uniform random wait up to the exponential bound).
+
+    Raises:
+        ConfigurationError: a setting is invalid; the message names it.
+    """
+
+    max_retries: int = 3
+    backoff_factor: float = 2.0
+    retry_on_status: tuple[int, ...] = attrs.field(
+        default=(429, 502, 503, 504), converter=_statuses
+    )
+    retry_on_exceptions: tuple[type[BaseException], ...] = attrs.field(
+        default=(NetworkError,), converter=_exception_types
+    )
+    max_backoff: float = 30.0
+    max_retry_after: float = 60.0
+    jitter: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        _check_number("max_retries", self.max_retries, integer=True)
+        for name in ("backoff_factor", "max_backoff", "max_retry_after"):
+            _check_number(name, getattr(self, name))
+        if not isinstance(self.jitter, bool):
+            raise ConfigurationError("jitter: expected True or False")
+
+    def backoff(self, retry: int, *, rand: random.Random | None = None) -> float:
+        """The exponential wait before retry number ``retry`` (1 for the first), in seconds."""
+        exponent = min(retry - 1, 64)  # 2 ** 64 seconds is already past any cap
+        bound = min(self.max_backoff, self.backoff_factor * 2.0**exponent)
+        if not self.jitter:
+            return bound
+        return (rand or random).uniform(0.0, bound)
+
+    def delay(self, retry: int, error: BaseException | None) -> float:
+        """The wait before retry ``retry`` after ``error``: its Retry-After, else the backoff."""
+        retry_after = honoured_retry_after(error)
+        return retry_after if retry_after is not None else self.backoff(retry)
+
+
+def honoured_retry_after(error: BaseException | None) -> float | None:
+    """The ``Retry-After`` of a 429 or 503 error, in seconds; None when it has none."""
+    if isinstance(error, OAuth2Error) and error.status_code in _RETRY_AFTER_STATUSES:
+        return error.retry_after
+    return None
+
+
+def never_connected(error: BaseException) -> bool:
+    """Whether ``error`` (a ``NetworkError`` from ``_wire.send_errors``) happened before a
+    connection was made, so nothing of the request can have reached the server."""
+    return isinstance(error, NetworkError) and isinstance(error.__cause__, _NOT_CONNECTED)
+
+
+def should_retry(config: RetryConfig, error: BaseException, *, idempotent: bool) -> bool:
+    """Whether the attempt that failed with ``error`` is to be made again (attempts aside).
+
+    Only an ``Exception`` is: a cancellation or an interrupt never is.
+    """
+    if not isinstance(error, Exception):
+        return False
+    if not isinstance(error, OAuth2Error) or error.response is None:
+        # A transport failure (or anything else the caller asked us to retry).
+        if not isinstance(error, config.retry_on_exceptions):
+            return False
+        return idempotent or never_connected(error)
+    # The server answered: the request reached it, so resending is safe only if idempotent.
+    if not idempotent or error.status_code not in config.retry_on_status:
+        return False
+    retry_after = honoured_retry_after(error)
+    return retry_after is None or retry_after <= config.max_retry_after
+
+
+def parse_retry_after(
+    value: str | None, *, date: str | None = None, now: float | None = None
+) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` value (RFC 9110 §10.2.3); None if unusable.
+
+    ``value`` is delay-seconds or an HTTP-date. A date is measured from the response's ``Date``
+    header (``date``) when there is one, so the two clocks' skew does not matter, else from
+    ``now`` (``time.time()``). A date in the past is 0 seconds; garbage is None.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT (RFC 9110 §5.6.7)
+        return None
+    origin = now if now is not None else time.time()
+    if date is not None:
+        try:
+            sent = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            sent = None
+        if sent is not None and sent.tzinfo is not None:
+            origin = sent.timestamp()
+    return max(0.0, when.timestamp() - origin)
+
+
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
+    """The ``Retry-After`` of a response's headers, in seconds (see :func:`parse_retry_after`)."""
+    return parse_retry_after(headers.get("retry-after"), date=headers.get("date"))
