@@ -13,6 +13,7 @@ EXPECTED = {
     "OAuth2Config",
     "RateLimit",
     "RetryConfig",
+    "JsonFormatter",
     "SyncOAuth2Client",
     "SyncTokenManager",
     "TokenManager",

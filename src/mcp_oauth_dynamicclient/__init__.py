@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._async.client import OAuth2Client
     from ._async.token_manager import TokenManager
     from ._config import OAuth2Config
+    from ._logging import JsonFormatter
     from ._models import ClientRegistration, DeviceAuthorization, TokenResponse
     from ._ratelimit import RateLimit
     from ._retry import RetryConfig
@@ -44,6 +45,7 @@ _LAZY = {
     "DeviceAuthorization": "._models",
     "TokenResponse": "._models",
     "RetryConfig": "._retry",
+    "JsonFormatter": "._logging",
     "RateLimit": "._ratelimit",
 }
 
@@ -76,6 +78,7 @@ __all__ = [
     "ConfigurationError",
     "DeviceAuthorization",
     "DiscoveryError",
+    "JsonFormatter",
     "NetworkError",
     "OAuth2Client",
     "OAuth2Config",

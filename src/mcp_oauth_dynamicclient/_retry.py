@@ -25,8 +25,8 @@ which only sleep and send. The policy, after Stainless's SDKs and RFC 9110:
   credentials grant (RFC 6749 §4.4: a second token harms nothing), and revocation (RFC 7009
   §2.2: revoking an unknown or revoked token succeeds).
 
-A later logging or metrics layer hooks in at :meth:`RetryConfig.delay` (a retry is about to be
-waited for) and :func:`should_retry` (a failure was judged).
+Logging and metrics of retries happen in the sender's ``before_sleep`` hook, once per retry
+that is actually waited for (tenacity also computes a wait after the last attempt).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ authenticated requests (RFC 6750). The blocking ``SyncOAuth2Client`` is generate
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -42,6 +43,7 @@ from .._generated import (
     operations,
 )
 from .._generated import TokenResponse as WireTokenResponse
+from .._logging import CLIENT, client_logger, emit
 from .._models import (
     ClientRegistration,
     DeviceAuthorization,
@@ -54,7 +56,7 @@ from .._pkce import code_challenge, make_code_verifier, make_nonce, make_state, 
 from .._ratelimit import RateLimit
 from .._retry import RetryConfig
 from .._urls import require_bearer_url, require_secure_url, same_issuer
-from .._wire import ClientAuth, send_errors
+from .._wire import ClientAuth, safe_url, send_errors
 from ..exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -64,7 +66,8 @@ from ..exceptions import (
     TokenError,
     ValidationError,
 )
-from .sender import AsyncSender
+from ..metrics import MetricsSink
+from .sender import AsyncSender, error_key
 from .storage import MemoryStorage, TokenStorage
 from .token_manager import TokenManager
 
@@ -113,6 +116,10 @@ class OAuth2Client:
     Requests to the authorization server are retried per ``retry_config`` (``RetryConfig``;
     not retried without it) and paced per ``rate_limit`` (``RateLimit``; unlimited without
     it); requests to protected resources (``authenticated_request``) are neither.
+
+    Lifecycle events are logged on the ``mcp_oauth_dynamicclient`` logger (see ``_logging``)
+    and counted, with request latencies, in ``metrics_collector`` (a ``MetricsCollector`` or
+    any ``metrics.MetricsSink``) when one is given.
     """
 
     def __init__(
@@ -125,6 +132,7 @@ class OAuth2Client:
         clock: Callable[[], float] | None = None,
         retry_config: RetryConfig | None = None,
         rate_limit: RateLimit | None = None,
+        metrics_collector: MetricsSink | None = None,
         **settings: Any,
     ) -> None:
         self.config = config_from(auth_server, config, settings)
@@ -139,7 +147,15 @@ class OAuth2Client:
             raise ConfigurationError("retry_config: expected a RetryConfig")
         if rate_limit is not None and not isinstance(rate_limit, RateLimit):
             raise ConfigurationError("rate_limit: expected a RateLimit")
-        self._sender = AsyncSender(self._http, retry=retry_config, rate_limit=rate_limit)
+        if metrics_collector is not None and not isinstance(metrics_collector, MetricsSink):
+            raise ConfigurationError(
+                "metrics_collector: expected a MetricsCollector (or an object with "
+                "record_request, count and record_error)"
+            )
+        self._metrics = metrics_collector
+        self._sender = AsyncSender(
+            self._http, retry=retry_config, rate_limit=rate_limit, metrics=metrics_collector
+        )
         self._clock = clock if clock is not None else time.time
         self._metadata: AuthorizationServerMetadata | None = None
         self._registration: ClientRegistration | None = None
@@ -156,6 +172,37 @@ class OAuth2Client:
         client_id = self._registration.client_id if self._registration else None
         server = self.config.auth_server
         return f"{type(self).__name__}(auth_server={server!r}, client_id={client_id!r})"
+
+    def _event(self, event: str, message: str, level: int = logging.INFO, **fields: Any) -> None:
+        """Log a lifecycle ``event`` of this client (``auth_server`` added to ``fields``)."""
+        if client_logger.isEnabledFor(level):
+            emit(
+                client_logger,
+                level,
+                CLIENT,
+                event,
+                message,
+                auth_server=self.config.auth_server,
+                **fields,
+            )
+
+    def _count(self, event: str) -> None:
+        if self._metrics is not None:
+            self._metrics.count(event)
+
+    def _got_token(
+        self, registration: ClientRegistration, token: TokenResponse, grant_type: str
+    ) -> None:
+        """Count and log tokens obtained by a grant (never the tokens themselves)."""
+        self._count("token_exchanges")
+        self._event(
+            "token_exchange",
+            f"got tokens with the {grant_type} grant",
+            client_id=registration.client_id,
+            grant_type=grant_type,
+            expires_in=token.expires_in,
+            scope=token.scope,
+        )
 
     async def __aenter__(self) -> OAuth2Client:
         return self
@@ -195,6 +242,12 @@ class OAuth2Client:
                 continue
             check_metadata(metadata, self.config.issuer)
             self._metadata = metadata
+            self._event(
+                "discovery",
+                f"discovered the authorization server metadata at {safe_url(url)}",
+                issuer=metadata.issuer,
+                url=safe_url(url),
+            )
             return metadata
         raise DiscoveryError(
             f"no authorization server metadata for {self.config.issuer}: " + "; ".join(tried)
@@ -331,7 +384,15 @@ class OAuth2Client:
             operations.parse_register_client,
             idempotent=False,  # a second POST would register a second client
         )
-        return await self._save_registration(info)
+        registration = await self._save_registration(info)
+        self._count("registrations")
+        self._event(
+            "client_registration",
+            "registered the client",
+            client_id=registration.client_id,
+            token_endpoint_auth_method=registration.token_endpoint_auth_method,
+        )
+        return registration
 
     async def _managed(self, client_id: str | None) -> tuple[ClientRegistration, str, str]:
         """The registration, its configuration endpoint and token (RFC 7592 §3)."""
@@ -428,6 +489,7 @@ class OAuth2Client:
 
         registration, info = await self._manage(client_id, replace)
         saved = await self._save_registration(info, registration)
+        self._event("client_updated", "updated the client registration", client_id=saved.client_id)
         return dict(saved.metadata)
 
     async def delete_client(self, client_id: str | None = None) -> bool:
@@ -445,6 +507,7 @@ class OAuth2Client:
         await self._forget_token(registration)
         await self.storage.delete_token(self._registration_key)
         self._registration = None
+        self._event("client_deleted", "deleted the client", client_id=registration.client_id)
         return True
 
     # ----------------------------------------------------------------------------- tokens
@@ -578,6 +641,13 @@ class OAuth2Client:
         )
         await self.storage.store_token(self._pending_key(state), dump(pending))
         self._last_state = state
+        self._event(
+            "authorization_request",
+            "made an authorization URL",
+            logging.DEBUG,
+            client_id=registration.client_id,
+            scope=scope,
+        )
         url = httpx.URL(endpoint).copy_merge_params(converter.unstructure(request))
         return str(require_secure_url(str(url), "authorization URL", error=AuthorizationError))
 
@@ -667,7 +737,9 @@ class OAuth2Client:
         token = TokenResponse.from_wire(wire, now=self._clock())
         if token.id_token is not None:
             await self._validate_id_token(token.id_token, registration, pending.nonce)
-        return await self._keep(registration, token)
+        kept = await self._keep(registration, token)
+        self._got_token(registration, kept, "authorization_code")
+        return kept
 
     async def _jwks(self) -> Any:
         url = await self._endpoint("jwks_uri", DiscoveryError)
@@ -719,6 +791,7 @@ class OAuth2Client:
                 nonce if isinstance(nonce, str) else None,
                 require_nonce=False,
             )
+        self._count("token_refreshes")
         return fresh
 
     async def refresh_token(self, refresh_token: str | None = None) -> TokenResponse:
@@ -737,7 +810,15 @@ class OAuth2Client:
         fresh = await self._refresh_grant(
             TokenResponse(access_token="", refresh_token=refresh_token)
         )
-        return await self.tokens.store_token(key, fresh)
+        kept = await self.tokens.store_token(key, fresh)
+        self._event(
+            "token_refresh",
+            "refreshed a token given by the caller",
+            client_id=self._registration.client_id if self._registration else None,
+            expires_in=kept.expires_in,
+            scope=kept.scope,
+        )
+        return kept
 
     async def get_token(self, scope: str | None = None) -> TokenResponse:
         """A token for the client itself: the client credentials grant (RFC 6749 §4.4).
@@ -763,7 +844,9 @@ class OAuth2Client:
                 raise
             registration = await self.register(force=True)
             wire = await self._token_request(body, registration)
-        return await self._keep(registration, TokenResponse.from_wire(wire, now=self._clock()))
+        kept = await self._keep(registration, TokenResponse.from_wire(wire, now=self._clock()))
+        self._got_token(registration, kept, "client_credentials")
+        return kept
 
     @staticmethod
     def _token_value(token: str | TokenResponse, token_type: str) -> str:
@@ -794,6 +877,13 @@ class OAuth2Client:
             ),
             operations.parse_revoke_token,
             idempotent=True,  # revoking a revoked token succeeds (RFC 7009 §2.2)
+        )
+        self._count("token_revocations")
+        self._event(
+            "token_revoked",
+            f"revoked a token ({token_type})",
+            client_id=registration.client_id,
+            token_type=token_type,
         )
         stored = await self._stored_token(registration)
         if stored is not None and value in (stored.access_token, stored.refresh_token):
@@ -865,6 +955,13 @@ class OAuth2Client:
         )
         device = DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device
+        self._event(
+            "device_authorization",
+            "started a device authorization",
+            client_id=registration.client_id,
+            expires_in=response.expires_in,
+            interval=device.interval,
+        )
         return device
 
     async def poll_device_authorization(
@@ -901,7 +998,10 @@ class OAuth2Client:
                     continue
                 raise _as_error(AuthorizationError, exc) from None
             self._devices.pop(device_code, None)
-            return await self._keep(registration, TokenResponse.from_wire(wire, now=self._clock()))
+            token = TokenResponse.from_wire(wire, now=self._clock())
+            kept = await self._keep(registration, token)
+            self._got_token(registration, kept, "urn:ietf:params:oauth:grant-type:device_code")
+            return kept
 
     # ---------------------------------------------------------------- protected resources
 
@@ -939,5 +1039,47 @@ class OAuth2Client:
         headers = httpx.Headers(options.pop("headers", None))
         headers["Authorization"] = f"Bearer {access_token}"
         request = self._http.build_request(method, url, headers=headers, **options)
-        with send_errors("authenticated_request", request):
-            return await self._http.send(request)
+        started = time.perf_counter()
+        try:
+            with send_errors("authenticated_request", request):
+                response = await self._http.send(request)
+        except OAuth2Error as exc:
+            self._observe(request, started, None, exc)
+            raise
+        if self._metrics is not None or client_logger.isEnabledFor(logging.DEBUG):
+            self._observe(request, started, response, None)
+        return response
+
+    def _observe(
+        self,
+        request: httpx.Request,
+        started: float,
+        response: httpx.Response | None,
+        error: OAuth2Error | None,
+    ) -> None:
+        """Record an ``authenticated_request``'s latency and outcome; log it at DEBUG."""
+        seconds = time.perf_counter() - started
+        status = response.status_code if response is not None else None
+        failed = error is not None or (status is not None and status >= 400)
+        if self._metrics is not None:
+            self._metrics.record_request(
+                "authenticated_request", seconds, "error" if failed else "ok"
+            )
+            if error is not None:
+                self._metrics.record_error(error_key(error))
+        if client_logger.isEnabledFor(logging.DEBUG):
+            url = safe_url(request.url)
+            emit(
+                client_logger,
+                logging.DEBUG,
+                CLIENT,
+                "request",
+                f"authenticated_request: {request.method} {url} -> "
+                f"{status if error is None else error_key(error)} ({seconds * 1000:.1f} ms)",
+                operation="authenticated_request",
+                method=request.method,
+                url=url,
+                status_code=status,
+                error_code=None,
+                duration_ms=round(seconds * 1000, 3),
+            )

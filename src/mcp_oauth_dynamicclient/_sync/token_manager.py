@@ -7,15 +7,21 @@ expiring queue on a per-key lock, first in this process (tasks, threads), then i
 re-reads the token, refreshes it and stores the new one, rotated refresh token included,
 before letting go; the others re-read, find it fresh and use it. No lock is held while a
 protected request is in flight: locks guard the refresh only.
+
+A refresh is logged at INFO (event ``token_refresh``, component ``SyncTokenManager``), a refused one
+at WARNING (``token_refresh_failed``): never the tokens, only the key's client id, the new
+token's ``expires_in`` and ``scope``, or the error code.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._concurrency import SyncLock
+from .._logging import TOKENS, emit, tokens_logger
 from .._models import TokenResponse
 from ..exceptions import ConfigurationError, TokenError, ValidationError
 from .storage import SyncMemoryStorage, SyncTokenStorage
@@ -23,6 +29,11 @@ from .storage import SyncMemoryStorage, SyncTokenStorage
 __all__ = ["SyncTokenManager"]
 
 SyncRefresher = Callable[[TokenResponse], TokenResponse]
+
+
+def client_id_of(key: str) -> str | None:
+    """The client id in an ``SyncOAuth2Client`` token key (``token:<issuer>:<client_id>``)."""
+    return key.rsplit(":", 1)[-1] if key.startswith("token:") else None
 
 
 def _open_storage(storage_type: str, config: Mapping[str, Any]) -> SyncTokenStorage:
@@ -188,6 +199,30 @@ class SyncTokenManager:
                 except TokenError as exc:
                     if exc.error_code == "invalid_grant":
                         self.delete_token(key)
+                    emit(
+                        tokens_logger,
+                        logging.WARNING,
+                        TOKENS,
+                        "token_refresh_failed",
+                        f"the refresh was refused ({exc.error_code or type(exc).__name__})"
+                        + ("; the token was removed" if exc.error_code == "invalid_grant" else ""),
+                        client_id=client_id_of(key),
+                        key=key,
+                        error_code=exc.error_code,
+                        status_code=exc.status_code,
+                    )
                     raise
                 # Stored before the lock is released: nobody can use the rotated-out token.
-                return self.store_token(key, fresh)
+                kept = self.store_token(key, fresh)
+                emit(
+                    tokens_logger,
+                    logging.INFO,
+                    TOKENS,
+                    "token_refresh",
+                    "refreshed the token",
+                    client_id=client_id_of(key),
+                    key=key,
+                    expires_in=kept.expires_in,
+                    scope=kept.scope,
+                )
+                return kept
