@@ -558,3 +558,26 @@ def test_one_bucket_is_shared_by_every_caller_of_a_client(
     # Each caller booked its own turn, 0.1 s after the previous one (none slept for real).
     gaps = [later - earlier for earlier, later in pairwise(waits)]
     assert all(0.05 < gap <= 0.1 + 1e-9 for gap in gaps), waits
+
+
+def test_a_timed_out_safe_request_is_retried(
+    api: Flavour, server: MockAuthServer, sleeps: list[float]
+) -> None:
+    server.inject(Fault.latency(1.0), path=METADATA)
+    client = retrying(api, server, timeout=0.3)
+    assert client.discover().issuer == server.url
+    assert server.requests.count(METADATA, method="GET") == 2
+    assert len(sleeps) == 1
+
+
+def test_a_timed_out_code_exchange_is_not_resent(
+    api: Flavour, server: MockAuthServer, sleeps: list[float]
+) -> None:
+    client = retrying(api, server, timeout=0.3)
+    url = client.get_authorization_url()
+    server.inject(Fault.latency(1.0), path="/token")
+    callback = httpx.get(url).headers["location"]
+    with pytest.raises(NetworkError, match="timed out"):
+        client.exchange_code(callback)
+    assert server.requests.count("/token", method="POST") == 1  # it may have been used
+    assert sleeps == []
