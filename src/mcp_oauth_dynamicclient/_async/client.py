@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .. import _jwt
 from .._authorization import parse_callback
 from .._client_auth import ClientSecretBasic, ClientSecretPost, NoClientAuth
 from .._concurrency import async_sleep
@@ -759,6 +758,8 @@ class OAuth2Client:
         require_nonce: bool = True,
     ) -> dict[str, Any]:
         """OpenID Connect Core §3.1.3.7, with the keys at ``jwks_uri``."""
+        from .. import _jwt  # ID tokens and JWTs only: not loaded at import
+
         return _jwt.validate_id_token(
             id_token,
             jwks=await self._jwks(),
@@ -777,6 +778,8 @@ class OAuth2Client:
         A refresh token the server did not replace is kept; an ID Token that comes back is
         validated against the first one's nonce (OpenID Connect Core §12.2).
         """
+        from .. import _jwt  # ID tokens and JWTs only: not loaded at import
+
         assert token.refresh_token is not None
         registration = await self.register()
         body = RefreshTokenRequest(refresh_token=token.refresh_token, resource=self._resources())
@@ -912,6 +915,8 @@ class OAuth2Client:
     async def validate_token(self, token: str | TokenResponse) -> dict[str, Any]:
         """Introspect the token (RFC 7662), or, without an introspection endpoint, validate a
         JWT access token locally with the server's keys (RFC 9068 §4)."""
+        from .. import _jwt  # ID tokens and JWTs only: not loaded at import
+
         metadata = await self.discover()
         value = self._token_value(token, "access_token")
         if metadata.introspection_endpoint is not None:
