@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 import mcp_oauth_dynamicclient
 from mcp_oauth_dynamicclient import exceptions
+from mcp_oauth_dynamicclient._wire import LazyConverter
 
 EXPECTED = {
     "AuthorizationError",
@@ -64,3 +70,70 @@ def test_errors_carry_the_oauth_fields_and_a_safe_repr() -> None:
         "TokenError('request_token failed with HTTP 400: invalid_grant', "
         "error_code='invalid_grant', status_code=400)"
     )
+
+
+# ------------------------------------------------------------ what importing costs (issue 4)
+
+#: Modules a program pays for only when it uses them: the generated attrs models (built on the
+#: first call to a server), cattrs (first parse), tenacity (first retry policy), the JWT code,
+#: and the optional backends.
+ON_FIRST_USE = (
+    "mcp_oauth_dynamicclient._generated.models",
+    "mcp_oauth_dynamicclient._generated.operations",
+    "mcp_oauth_dynamicclient._jwt",
+    "cattrs",
+    "tenacity",
+    "jwt",
+    "cryptography",
+    "filelock",
+    "redis",
+    "jinja2",
+    "starlette",
+    "uvicorn",
+)
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {ON_FIRST_USE!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("name", ["OAuth2Client", "SyncOAuth2Client"])
+def test_importing_and_building_a_client_loads_nothing_optional(name: str) -> None:
+    code = (
+        f"from mcp_oauth_dynamicclient import {name}\n"
+        f"client = {name}('https://auth.example.com', client_name='probe', "
+        "redirect_uris=['http://127.0.0.1:8765/callback'])"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_the_first_call_to_a_server_loads_the_generated_models() -> None:
+    code = (
+        "from mcp_oauth_dynamicclient import SyncOAuth2Client\n"
+        "from mcp_oauth_dynamicclient.testing import MockAuthServer\n"
+        "with MockAuthServer() as server, SyncOAuth2Client(server.url) as client:\n"
+        "    client.discover()"
+    )
+    loaded = _loaded_after(code)
+    assert "mcp_oauth_dynamicclient._generated.models" in loaded
+    assert "cattrs" in loaded
+
+
+def test_the_generated_package_loads_each_name_on_first_use() -> None:
+    from mcp_oauth_dynamicclient import _generated
+
+    assert set(dir(_generated)) >= set(_generated.__all__) | {"models", "operations"}
+    from mcp_oauth_dynamicclient._generated import clients, models
+
+    for name in _generated.__all__:
+        source = next((m for m in (models, clients) if hasattr(m, name)), None)
+        expected = _generated.converter if source is None else getattr(source, name)
+        assert getattr(_generated, name) is expected
+    assert isinstance(_generated.converter, LazyConverter)
+    assert _generated.operations.__name__ == "mcp_oauth_dynamicclient._generated.operations"
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _generated.Nope  # noqa: B018

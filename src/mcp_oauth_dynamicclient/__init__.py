@@ -10,6 +10,7 @@ Both retry per a ``RetryConfig`` and pace their requests per a ``RateLimit`` whe
 
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_getattr
 from .exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -35,29 +36,26 @@ if TYPE_CHECKING:
 
 # Loaded on first use (PEP 562): a program that uses only the asyncio client never imports
 # the blocking one, and the other way round.
-_LAZY = {
-    "OAuth2Client": "._async.client",
-    "SyncOAuth2Client": "._sync.client",
-    "TokenManager": "._async.token_manager",
-    "SyncTokenManager": "._sync.token_manager",
-    "OAuth2Config": "._config",
-    "ClientRegistration": "._models",
-    "DeviceAuthorization": "._models",
-    "TokenResponse": "._models",
-    "RetryConfig": "._retry",
-    "JsonFormatter": "._logging",
-    "RateLimit": "._ratelimit",
-}
+_lazy_getattr = lazy_getattr(
+    globals(),
+    {
+        "OAuth2Client": "._async.client",
+        "SyncOAuth2Client": "._sync.client",
+        "TokenManager": "._async.token_manager",
+        "SyncTokenManager": "._sync.token_manager",
+        "OAuth2Config": "._config",
+        "ClientRegistration": "._models",
+        "DeviceAuthorization": "._models",
+        "TokenResponse": "._models",
+        "RetryConfig": "._retry",
+        "JsonFormatter": "._logging",
+        "RateLimit": "._ratelimit",
+    },
+)
 
 
 def __getattr__(name: str) -> Any:
     """The public classes, imported on first use; ``__version__`` from the installed metadata."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
     if name == "__version__":
         from importlib import metadata
 
@@ -65,7 +63,7 @@ def __getattr__(name: str) -> Any:
             return metadata.version("mcp-oauth-dynamicclient")
         except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
             return "0.0.0"
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _lazy_getattr(name)
 
 
 def __dir__() -> list[str]:

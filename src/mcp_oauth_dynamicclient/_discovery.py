@@ -7,11 +7,15 @@ Discovery with the path prepended; without a path, the first two at the root.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 
-from ._generated import AuthorizationServerMetadata
 from ._urls import require_secure_url, same_issuer
 from .exceptions import DiscoveryError
+
+if TYPE_CHECKING:
+    from ._generated import AuthorizationServerMetadata
 
 __all__ = ["check_metadata", "discovery_urls"]
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from . import _wire
-from ._generated import ClientInformationResponse, DeviceAuthorizationResponse
-from ._generated import TokenResponse as WireTokenResponse
 from ._wire import redact, redact_mapping
 from .exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from ._generated import ClientInformationResponse, DeviceAuthorizationResponse
+    from ._generated import TokenResponse as WireTokenResponse
 
 __all__ = ["ClientRegistration", "DeviceAuthorization", "PendingAuthorization", "TokenResponse"]
 

@@ -6,9 +6,10 @@ processes; needs ``filelock``, in the default install), ``RedisStorage`` in Redi
 ``[redis]`` extra). Each has a blocking twin, ``Sync…``, that ``SyncOAuth2Client`` takes.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._async.storage import MemoryStorage, TokenStorage
+from ._lazy import lazy_getattr
 from ._sync.storage import SyncMemoryStorage, SyncTokenStorage
 
 if TYPE_CHECKING:
@@ -28,20 +29,13 @@ __all__ = [
     "TokenStorage",
 ]
 
-_LAZY = {
-    "FileStorage": "._async.file_storage",
-    "RedisStorage": "._async.redis_storage",
-    "SyncFileStorage": "._sync.file_storage",
-    "SyncRedisStorage": "._sync.redis_storage",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The file and Redis backends, imported on first use."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        value = getattr(import_module(_LAZY[name], "mcp_oauth_dynamicclient"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The file and Redis backends load on first use: filelock and redis only when asked for.
+__getattr__ = lazy_getattr(
+    globals(),
+    {
+        "FileStorage": "._async.file_storage",
+        "RedisStorage": "._async.redis_storage",
+        "SyncFileStorage": "._sync.file_storage",
+        "SyncRedisStorage": "._sync.redis_storage",
+    },
+)

@@ -18,30 +18,13 @@ from typing import Any, TypeVar
 
 import httpx
 
+# The generated models load on the first call to a server, not at import (PEP 562).
+from .. import _generated as gen
 from .._authorization import parse_callback
 from .._client_auth import ClientSecretBasic, ClientSecretPost, NoClientAuth
 from .._concurrency import async_sleep
 from .._config import OAuth2Config, config_from
 from .._discovery import check_metadata, discovery_urls
-from .._generated import (
-    AuthorizationCodeTokenRequest,
-    AuthorizationRequest,
-    AuthorizationServerMetadata,
-    ClientCredentialsTokenRequest,
-    ClientInformationResponse,
-    ClientMetadata,
-    ClientUpdateRequest,
-    DeviceAuthorizationRequest,
-    DeviceCodeTokenRequest,
-    IntrospectionRequest,
-    JsonWebKeySet,
-    RefreshTokenRequest,
-    RevocationRequest,
-    TokenRequest,
-    converter,
-    operations,
-)
-from .._generated import TokenResponse as WireTokenResponse
 from .._logging import CLIENT, client_logger, emit
 from .._models import (
     ClientRegistration,
@@ -156,7 +139,7 @@ class OAuth2Client:
             self._http, retry=retry_config, rate_limit=rate_limit, metrics=metrics_collector
         )
         self._clock = clock if clock is not None else time.time
-        self._metadata: AuthorizationServerMetadata | None = None
+        self._metadata: gen.AuthorizationServerMetadata | None = None
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
@@ -221,7 +204,7 @@ class OAuth2Client:
 
     # ------------------------------------------------------------------------- discovery
 
-    async def discover(self) -> AuthorizationServerMetadata:
+    async def discover(self) -> gen.AuthorizationServerMetadata:
         """The server's metadata (RFC 8414), fetched once per client, in the MCP order."""
         if self._metadata is not None:
             return self._metadata
@@ -230,8 +213,8 @@ class OAuth2Client:
             try:
                 metadata = await self._sender.send(
                     "get_authorization_server_metadata",
-                    partial(operations.build_get_authorization_server_metadata, url),
-                    operations.parse_get_authorization_server_metadata,
+                    partial(gen.operations.build_get_authorization_server_metadata, url),
+                    gen.operations.parse_get_authorization_server_metadata,
                     idempotent=True,
                 )
             except DiscoveryError as exc:
@@ -284,10 +267,10 @@ class OAuth2Client:
             and set(config.redirect_uris) <= set(registration.redirect_uris)
         )
 
-    def _client_metadata(self, metadata: AuthorizationServerMetadata) -> ClientMetadata:
+    def _client_metadata(self, metadata: gen.AuthorizationServerMetadata) -> gen.ClientMetadata:
         config = self.config
         grants = config.wanted_grant_types(metadata.grant_types_supported)
-        return ClientMetadata(
+        return gen.ClientMetadata(
             redirect_uris=list(config.redirect_uris) or None,
             token_endpoint_auth_method=config.token_endpoint_auth_method,
             grant_types=grants,
@@ -300,23 +283,23 @@ class OAuth2Client:
             tos_uri=config.tos_uri,
             policy_uri=config.policy_uri,
             jwks_uri=config.jwks_uri,
-            jwks=None if config.jwks is None else load(config.jwks, JsonWebKeySet, "jwks"),
+            jwks=None if config.jwks is None else load(config.jwks, gen.JsonWebKeySet, "jwks"),
             software_id=config.software_id,
             software_version=config.software_version,
             software_statement=config.software_statement,
         )
 
     async def _save_registration(
-        self, info: ClientInformationResponse, previous: ClientRegistration | None = None
+        self, info: gen.ClientInformationResponse, previous: ClientRegistration | None = None
     ) -> ClientRegistration:
         """Keep a registration from a client information response (RFC 7591 §3.2.1, 7592 §3).
 
         A field the response leaves out keeps its previous value: a server that does not
         rotate the registration access token on an update still accepts the old one.
         """
-        payload = {**(previous.metadata if previous else {}), **converter.unstructure(info)}
+        payload = {**(previous.metadata if previous else {}), **gen.converter.unstructure(info)}
         registration = ClientRegistration.from_information(
-            converter.structure(payload, ClientInformationResponse),
+            gen.converter.structure(payload, gen.ClientInformationResponse),
             issuer=self.config.issuer,
             registered_at=previous.registered_at if previous else self._clock(),
             payload=payload,
@@ -375,12 +358,12 @@ class OAuth2Client:
         info = await self._sender.send(
             "register_client",
             partial(
-                operations.build_register_client,
+                gen.operations.build_register_client,
                 url,
                 body,
                 initial_access_token=config.initial_access_token,
             ),
-            operations.parse_register_client,
+            gen.operations.parse_register_client,
             idempotent=False,  # a second POST would register a second client
         )
         registration = await self._save_registration(info)
@@ -446,11 +429,13 @@ class OAuth2Client:
     async def get_client_info(self, client_id: str | None = None) -> dict[str, Any]:
         """The client's current registration as the server holds it (RFC 7592 §2.1)."""
 
-        async def read(_: ClientRegistration, uri: str, token: str) -> ClientInformationResponse:
+        async def read(
+            _: ClientRegistration, uri: str, token: str
+        ) -> gen.ClientInformationResponse:
             return await self._sender.send(
                 "read_client",
-                partial(operations.build_read_client, uri, registration_access_token=token),
-                operations.parse_read_client,
+                partial(gen.operations.build_read_client, uri, registration_access_token=token),
+                gen.operations.parse_read_client,
                 idempotent=True,
             )
 
@@ -471,18 +456,20 @@ class OAuth2Client:
 
         async def replace(
             current: ClientRegistration, uri: str, token: str
-        ) -> ClientInformationResponse:
+        ) -> gen.ClientInformationResponse:
             merged = {k: v for k, v in current.metadata.items() if k not in _NOT_UPDATABLE}
             merged.update(updates)
             merged = {k: v for k, v in merged.items() if v is not None}
             merged["client_id"] = current.client_id
             if current.client_secret:
                 merged["client_secret"] = current.client_secret
-            body = load(merged, ClientUpdateRequest, "update_client metadata")
+            body = load(merged, gen.ClientUpdateRequest, "update_client metadata")
             return await self._sender.send(
                 "update_client",
-                partial(operations.build_update_client, uri, body, registration_access_token=token),
-                operations.parse_update_client,
+                partial(
+                    gen.operations.build_update_client, uri, body, registration_access_token=token
+                ),
+                gen.operations.parse_update_client,
                 idempotent=False,  # the server may rotate the registration access token
             )
 
@@ -497,8 +484,8 @@ class OAuth2Client:
         async def delete(_: ClientRegistration, uri: str, token: str) -> None:
             await self._sender.send(
                 "delete_client",
-                partial(operations.build_delete_client, uri, registration_access_token=token),
-                operations.parse_delete_client,
+                partial(gen.operations.build_delete_client, uri, registration_access_token=token),
+                gen.operations.parse_delete_client,
                 idempotent=False,  # a resent DELETE of a deleted client is refused with 401
             )
 
@@ -539,22 +526,22 @@ class OAuth2Client:
         return ClientSecretBasic(client_id, secret)
 
     async def _token_request(
-        self, body: TokenRequest, registration: ClientRegistration
-    ) -> WireTokenResponse:
+        self, body: gen.TokenRequest, registration: ClientRegistration
+    ) -> gen.TokenResponse:
         url = await self._endpoint("token_endpoint", TokenError)
         response = await self._sender.send(
             "request_token",
             partial(
-                operations.build_request_token,
+                gen.operations.build_request_token,
                 url,
                 body,
                 client_auth=self._client_auth(registration),
             ),
-            operations.parse_request_token,
+            gen.operations.parse_request_token,
             # A code is used once and a refresh token may rotate (RFC 6749 §4.1.2, §6); a
             # device-code poll keeps its own interval (RFC 8628 §3.5). Client credentials may
             # be asked for again.
-            idempotent=isinstance(body, ClientCredentialsTokenRequest),
+            idempotent=isinstance(body, gen.ClientCredentialsTokenRequest),
         )
         if response.token_type.lower() != "bearer":
             raise TokenError(
@@ -628,7 +615,7 @@ class OAuth2Client:
             scope=scope,
             resource=resource,
         )
-        request = AuthorizationRequest(
+        request = gen.AuthorizationRequest(
             client_id=registration.client_id,
             redirect_uri=redirect_uri,
             scope=scope,
@@ -647,7 +634,7 @@ class OAuth2Client:
             client_id=registration.client_id,
             scope=scope,
         )
-        url = httpx.URL(endpoint).copy_merge_params(converter.unstructure(request))
+        url = httpx.URL(endpoint).copy_merge_params(gen.converter.unstructure(request))
         return str(require_secure_url(str(url), "authorization URL", error=AuthorizationError))
 
     async def _take_pending(self, state: str) -> PendingAuthorization:
@@ -723,7 +710,7 @@ class OAuth2Client:
             )
         assert callback.code is not None  # a callback without error carries a code
         registration = await self.register()
-        body = AuthorizationCodeTokenRequest(
+        body = gen.AuthorizationCodeTokenRequest(
             code=callback.code,
             code_verifier=pending.code_verifier,
             redirect_uri=pending.redirect_uri,
@@ -744,8 +731,8 @@ class OAuth2Client:
         url = await self._endpoint("jwks_uri", DiscoveryError)
         return await self._sender.send(
             "get_jwks",
-            partial(operations.build_get_jwks, url),
-            operations.parse_get_jwks,
+            partial(gen.operations.build_get_jwks, url),
+            gen.operations.parse_get_jwks,
             idempotent=True,
         )
 
@@ -782,7 +769,9 @@ class OAuth2Client:
 
         assert token.refresh_token is not None
         registration = await self.register()
-        body = RefreshTokenRequest(refresh_token=token.refresh_token, resource=self._resources())
+        body = gen.RefreshTokenRequest(
+            refresh_token=token.refresh_token, resource=self._resources()
+        )
         wire = await self._token_request(body, registration)
         fresh = TokenResponse.from_wire(wire, now=self._clock(), previous=token)
         if fresh.id_token is not None:
@@ -836,7 +825,7 @@ class OAuth2Client:
                 f"(grant_types_supported: {list(supported)})",
                 error_code="unsupported_grant_type",
             )
-        body = ClientCredentialsTokenRequest(
+        body = gen.ClientCredentialsTokenRequest(
             scope=scope or self.config.default_scope, resource=self._resources()
         )
         registration = await self.register()
@@ -869,16 +858,16 @@ class OAuth2Client:
         value = self._token_value(token, token_type)
         url = await self._endpoint("revocation_endpoint", TokenError)
         registration = await self.register()
-        body = RevocationRequest(token=value, token_type_hint=token_type)
+        body = gen.RevocationRequest(token=value, token_type_hint=token_type)
         await self._sender.send(
             "revoke_token",
             partial(
-                operations.build_revoke_token,
+                gen.operations.build_revoke_token,
                 url,
                 body,
                 client_auth=self._client_auth(registration),
             ),
-            operations.parse_revoke_token,
+            gen.operations.parse_revoke_token,
             idempotent=True,  # revoking a revoked token succeeds (RFC 7009 §2.2)
         )
         self._count("token_revocations")
@@ -897,19 +886,19 @@ class OAuth2Client:
         """What the server says of a token (RFC 7662 §2.2): ``active``, ``scope``, ``exp``…"""
         url = await self._endpoint("introspection_endpoint", TokenError)
         registration = await self.register()
-        body = IntrospectionRequest(token=self._token_value(token, "access_token"))
+        body = gen.IntrospectionRequest(token=self._token_value(token, "access_token"))
         result = await self._sender.send(
             "introspect_token",
             partial(
-                operations.build_introspect_token,
+                gen.operations.build_introspect_token,
                 url,
                 body,
                 client_auth=self._client_auth(registration),
             ),
-            operations.parse_introspect_token,
+            gen.operations.parse_introspect_token,
             idempotent=True,
         )
-        introspection: dict[str, Any] = converter.unstructure(result)
+        introspection: dict[str, Any] = gen.converter.unstructure(result)
         return introspection
 
     async def validate_token(self, token: str | TokenResponse) -> dict[str, Any]:
@@ -944,18 +933,18 @@ class OAuth2Client:
         """Start the device flow (RFC 8628 §3.1): show the user ``user_code`` and the URI."""
         url = await self._endpoint("device_authorization_endpoint", AuthorizationError)
         registration = await self.register()
-        body = DeviceAuthorizationRequest(
+        body = gen.DeviceAuthorizationRequest(
             scope=scope or self.config.default_scope, resource=self._resources()
         )
         response = await self._sender.send(
             "request_device_authorization",
             partial(
-                operations.build_request_device_authorization,
+                gen.operations.build_request_device_authorization,
                 url,
                 body,
                 client_auth=self._client_auth(registration),
             ),
-            operations.parse_request_device_authorization,
+            gen.operations.parse_request_device_authorization,
             idempotent=False,  # each request starts another device authorization
         )
         device = DeviceAuthorization.from_wire(response, now=self._clock())
@@ -985,7 +974,7 @@ class OAuth2Client:
         if timeout is not None:
             deadline = min(deadline, self._clock() + timeout)
         registration = await self.register()
-        body = DeviceCodeTokenRequest(device_code=device_code, resource=self._resources())
+        body = gen.DeviceCodeTokenRequest(device_code=device_code, resource=self._resources())
         while True:
             if self._clock() + wait > deadline:
                 raise AuthorizationError(
