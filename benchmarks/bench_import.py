@@ -88,9 +88,12 @@ def main() -> int:
     base = medians["import httpx"]
     print(f"median wall time of a fresh interpreter, {args.runs} runs each")
     for name, value in medians.items():
-        print(f"  {name:32} {value:7.1f} ms   {value - base:+7.1f} ms vs import httpx")
+        print(f"  {name:36} {value:7.1f} ms   {value - base:+7.1f} ms vs import httpx")
     built = medians["... and build an OAuth2Client"] - medians["import httpx; httpx.AsyncClient()"]
-    print(f"  building an OAuth2Client costs {built:+.1f} ms over building an httpx.AsyncClient")
+    print(
+        f"  import + build an OAuth2Client: {built:+.1f} ms"
+        " over import + build an httpx.AsyncClient"
+    )
     check = (
         "import sys\nfrom mcp_oauth_dynamicclient import OAuth2Client, SyncOAuth2Client\n"
         f"print([m for m in {LAZY!r} if m in sys.modules])"
