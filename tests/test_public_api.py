@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -136,4 +137,38 @@ def test_the_generated_package_loads_each_name_on_first_use() -> None:
     assert isinstance(_generated.converter, LazyConverter)
     assert _generated.operations.__name__ == "mcp_oauth_dynamicclient._generated.operations"
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        _generated.Nope  # noqa: B018
+        _generated.Nope  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_type_checkers_see_the_lazy_names_and_refuse_misspelt_ones(tmp_path: Path) -> None:
+    """The PEP 562 hooks are hidden from type checkers: a typo is an error, not ``Any``."""
+    from mypy import api
+
+    code = (
+        "from mcp_oauth_dynamicclient import OAuth2Client, __version__\n"
+        "from mcp_oauth_dynamicclient.storage import FileStorage\n"
+        "from mcp_oauth_dynamicclient._generated import TokenResponse, operations\n"
+        "reveal_type(OAuth2Client.register)\n"
+        "reveal_type(__version__)\n"
+        "reveal_type(FileStorage.store_token)\n"
+        "reveal_type(operations.build_get_jwks)\n"
+        "from mcp_oauth_dynamicclient import OAuth2Clinet\n"
+        "from mcp_oauth_dynamicclient.storage import FileStorge\n"
+        "from mcp_oauth_dynamicclient._generated import TokenRespons\n"
+    )
+    program = tmp_path / "program.py"
+    program.write_text(code)
+    out, err, status = api.run(["--strict", "--no-incremental", str(program)])
+    assert status == 1, out + err
+    revealed = [
+        line.split("Revealed type is ", 1)[1] for line in out.splitlines() if "Revealed" in line
+    ]
+    for shown, expected in zip(
+        revealed,
+        ("_models.ClientRegistration]", '"str"', "FileStorage", "-> httpx._models.Request"),
+        strict=True,
+    ):
+        assert expected in shown, out
+    for typo in ("OAuth2Clinet", "FileStorge", "TokenRespons"):
+        assert f'has no attribute "{typo}"' in out
+    assert "Found 3 errors" in out

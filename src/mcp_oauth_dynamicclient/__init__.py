@@ -34,36 +34,37 @@ if TYPE_CHECKING:
     from ._sync.client import SyncOAuth2Client
     from ._sync.token_manager import SyncTokenManager
 
-# Loaded on first use (PEP 562): a program that uses only the asyncio client never imports
-# the blocking one, and the other way round.
-_lazy_getattr = lazy_getattr(
-    globals(),
-    {
-        "OAuth2Client": "._async.client",
-        "SyncOAuth2Client": "._sync.client",
-        "TokenManager": "._async.token_manager",
-        "SyncTokenManager": "._sync.token_manager",
-        "OAuth2Config": "._config",
-        "ClientRegistration": "._models",
-        "DeviceAuthorization": "._models",
-        "TokenResponse": "._models",
-        "RetryConfig": "._retry",
-        "JsonFormatter": "._logging",
-        "RateLimit": "._ratelimit",
-    },
-)
+    __version__: str
+else:  # type checkers see only the imports above, so a misspelt name is an error for them
+    # Loaded on first use (PEP 562): a program that uses only the asyncio client never imports
+    # the blocking one, and the other way round.
+    _lazy_getattr = lazy_getattr(
+        globals(),
+        {
+            "OAuth2Client": "._async.client",
+            "SyncOAuth2Client": "._sync.client",
+            "TokenManager": "._async.token_manager",
+            "SyncTokenManager": "._sync.token_manager",
+            "OAuth2Config": "._config",
+            "ClientRegistration": "._models",
+            "DeviceAuthorization": "._models",
+            "TokenResponse": "._models",
+            "RetryConfig": "._retry",
+            "JsonFormatter": "._logging",
+            "RateLimit": "._ratelimit",
+        },
+    )
 
+    def __getattr__(name: str) -> Any:
+        """The public classes, imported on first use; ``__version__`` from the metadata."""
+        if name == "__version__":
+            from importlib import metadata
 
-def __getattr__(name: str) -> Any:
-    """The public classes, imported on first use; ``__version__`` from the installed metadata."""
-    if name == "__version__":
-        from importlib import metadata
-
-        try:
-            return metadata.version("mcp-oauth-dynamicclient")
-        except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
-            return "0.0.0"
-    return _lazy_getattr(name)
+            try:
+                return metadata.version("mcp-oauth-dynamicclient")
+            except metadata.PackageNotFoundError:  # pragma: no cover - a source tree
+                return "0.0.0"
+        return _lazy_getattr(name)
 
 
 def __dir__() -> list[str]:

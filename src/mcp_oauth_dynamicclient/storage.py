@@ -29,13 +29,14 @@ __all__ = [
     "TokenStorage",
 ]
 
-# The file and Redis backends load on first use: filelock and redis only when asked for.
-__getattr__ = lazy_getattr(
-    globals(),
-    {
-        "FileStorage": "._async.file_storage",
-        "RedisStorage": "._async.redis_storage",
-        "SyncFileStorage": "._sync.file_storage",
-        "SyncRedisStorage": "._sync.redis_storage",
-    },
-)
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+    # The file and Redis backends load on first use: filelock and redis only when asked for.
+    __getattr__ = lazy_getattr(
+        globals(),
+        {
+            "FileStorage": "._async.file_storage",
+            "RedisStorage": "._async.redis_storage",
+            "SyncFileStorage": "._sync.file_storage",
+            "SyncRedisStorage": "._sync.redis_storage",
+        },
+    )

@@ -48,37 +48,38 @@ if TYPE_CHECKING:
     )
 
 _SUBMODULES = ("clients", "models", "operations")
-__getattr__ = lazy_getattr(
-    globals(),
-    {
-        **{name: f".{name}" for name in _SUBMODULES},
-        "AsyncEndpointClient": ".clients",
-        "EndpointClient": ".clients",
-        "AuthorizationCodeTokenRequest": ".models",
-        "AuthorizationErrorResponse": ".models",
-        "AuthorizationRequest": ".models",
-        "AuthorizationResponse": ".models",
-        "AuthorizationServerMetadata": ".models",
-        "ClientCredentialsTokenRequest": ".models",
-        "ClientInformationResponse": ".models",
-        "ClientMetadata": ".models",
-        "ClientRegistrationErrorResponse": ".models",
-        "ClientUpdateRequest": ".models",
-        "DeviceAuthorizationRequest": ".models",
-        "DeviceAuthorizationResponse": ".models",
-        "DeviceCodeTokenRequest": ".models",
-        "IntrospectionRequest": ".models",
-        "IntrospectionResponse": ".models",
-        "JsonWebKey": ".models",
-        "JsonWebKeySet": ".models",
-        "OAuthErrorResponse": ".models",
-        "ProtectedResourceMetadata": ".models",
-        "RefreshTokenRequest": ".models",
-        "RevocationRequest": ".models",
-        "TokenRequest": ".models",
-        "TokenResponse": ".models",
-    },
-)
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+    __getattr__ = lazy_getattr(
+        globals(),
+        {
+            **{name: f".{name}" for name in _SUBMODULES},
+            "AsyncEndpointClient": ".clients",
+            "EndpointClient": ".clients",
+            "AuthorizationCodeTokenRequest": ".models",
+            "AuthorizationErrorResponse": ".models",
+            "AuthorizationRequest": ".models",
+            "AuthorizationResponse": ".models",
+            "AuthorizationServerMetadata": ".models",
+            "ClientCredentialsTokenRequest": ".models",
+            "ClientInformationResponse": ".models",
+            "ClientMetadata": ".models",
+            "ClientRegistrationErrorResponse": ".models",
+            "ClientUpdateRequest": ".models",
+            "DeviceAuthorizationRequest": ".models",
+            "DeviceAuthorizationResponse": ".models",
+            "DeviceCodeTokenRequest": ".models",
+            "IntrospectionRequest": ".models",
+            "IntrospectionResponse": ".models",
+            "JsonWebKey": ".models",
+            "JsonWebKeySet": ".models",
+            "OAuthErrorResponse": ".models",
+            "ProtectedResourceMetadata": ".models",
+            "RefreshTokenRequest": ".models",
+            "RevocationRequest": ".models",
+            "TokenRequest": ".models",
+            "TokenResponse": ".models",
+        },
+    )
 
 
 def __dir__() -> list[str]:
