@@ -246,7 +246,32 @@ def test_rate_limit_waits_are_warnings(
     waits = capture.events("rate_limited")
     assert [(r.levelno, r.operation) for r in waits] == [(logging.WARNING, "register_client")]
     assert waits[0].wait > 1.0
+    assert waits[0].refused is False
     assert metrics.get_stats()["rate_limited"] == 1
+
+
+def test_a_request_refused_by_max_wait_is_a_warning(
+    api: Flavour, server: MockAuthServer, capture: Capture
+) -> None:
+    from mcp_oauth_dynamicclient import NetworkError, RateLimit
+
+    metrics = MetricsCollector()
+    limit = RateLimit(requests_per_second=0.01, burst=1, max_wait=1.0)
+    client = make(api, server, rate_limit=limit, metrics_collector=metrics)
+    client.discover()
+    with pytest.raises(NetworkError):
+        client.register()
+    (refused,) = capture.events("rate_limited")
+    assert (refused.levelno, refused.operation, refused.refused) == (
+        logging.WARNING,
+        "register_client",
+        True,
+    )
+    assert refused.wait > 90
+    assert "not sent" in refused.getMessage()
+    stats = metrics.get_stats()
+    assert stats["rate_limited"] == 1
+    assert stats["errors"] == {"NetworkError": 1}
 
 
 # ------------------------------------------------------------------------ the formatter

@@ -530,6 +530,21 @@ def test_max_wait_refuses_instead_of_waiting(
     assert server.requests.count("/register", method="POST") == 0
 
 
+def test_a_refusal_by_max_wait_is_final_even_with_retries_on(
+    api: Flavour, server: MockAuthServer, sleeps: list[float]
+) -> None:
+    created = server.create_client({"grant_types": ["client_credentials"]}, client_id="fixed")
+    limit = RateLimit(requests_per_second=0.01, burst=1, max_wait=1.0)
+    client = retrying(
+        api, server, client_id="fixed", client_secret=created.client_secret, rate_limit=limit
+    )
+    client.discover()
+    with pytest.raises(NetworkError, match="rate limit"):
+        client.get_token()  # client credentials: idempotent, retried on a NetworkError
+    assert sleeps == []  # neither waited for the limit nor backed off to try again
+    assert server.requests.count("/token") == 0
+
+
 def test_protected_resource_requests_are_neither_retried_nor_limited(
     api: Flavour, server: MockAuthServer, sleeps: list[float]
 ) -> None:

@@ -24,7 +24,7 @@ import attrs
 
 from .exceptions import ConfigurationError, NetworkError
 
-__all__ = ["RateLimit", "TokenBucket"]
+__all__ = ["RateLimit", "TokenBucket", "refused_by_limit"]
 
 
 def _positive(name: str, value: Any) -> None:
@@ -42,7 +42,8 @@ class RateLimit:
     """At most ``requests_per_second`` on average, with bursts of up to ``burst`` requests.
 
     A request over the limit waits for its turn. With ``max_wait`` set, a request that would
-    wait longer is not sent: ``NetworkError`` is raised with ``retry_after`` set to the wait.
+    wait longer is not sent: ``NetworkError`` is raised at once, never retried, with
+    ``retry_after`` set to the wait (and a ``rate_limited`` warning logged, ``refused=True``).
     Off unless given (``OAuth2Client(rate_limit=RateLimit(5))``): the limit a server tolerates
     is the server's to say, and it says it with 429 and ``Retry-After``, which are honoured
     (see ``RetryConfig``) either way.
@@ -111,3 +112,15 @@ class TokenBucket:
             now = self._clock()
             at_end = min(1.0, self._level(now) + seconds * rate)
             self._tokens, self._updated = at_end - seconds * rate, now
+
+
+def refused_by_limit(error: BaseException) -> bool:
+    """Whether ``error`` is a request this client refused to send because of ``max_wait``.
+
+    Only that refusal is a ``NetworkError`` with a ``retry_after`` and no response (one from
+    the transport never has a ``retry_after``). It is final: retrying it would wait what the
+    caller said not to wait.
+    """
+    return (
+        isinstance(error, NetworkError) and error.response is None and error.retry_after is not None
+    )

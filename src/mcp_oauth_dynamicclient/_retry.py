@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import httpx
 
+from ._ratelimit import refused_by_limit
 from .exceptions import ConfigurationError, NetworkError, OAuth2Error
 
 __all__ = ["RetryConfig", "never_connected", "parse_retry_after", "should_retry"]
@@ -148,9 +149,10 @@ def never_connected(error: BaseException) -> bool:
 def should_retry(config: RetryConfig, error: BaseException, *, idempotent: bool) -> bool:
     """Whether the attempt that failed with ``error`` is to be made again (attempts aside).
 
-    Only an ``Exception`` is: a cancellation or an interrupt never is.
+    Only an ``Exception`` is: a cancellation or an interrupt never is, nor a request the
+    client-side rate limit refused to send (``RateLimit.max_wait``).
     """
-    if not isinstance(error, Exception):
+    if not isinstance(error, Exception) or refused_by_limit(error):
         return False
     if not isinstance(error, OAuth2Error) or error.response is None:
         # A transport failure (or anything else the caller asked us to retry).

@@ -28,7 +28,7 @@ from .._logging import SENDER, emit, sender_logger
 from .._ratelimit import RateLimit, TokenBucket
 from .._retry import RetryConfig, should_retry
 from .._wire import safe_url, send_errors
-from ..exceptions import OAuth2Error
+from ..exceptions import NetworkError, OAuth2Error
 
 if TYPE_CHECKING:
     from ..metrics import MetricsSink
@@ -137,7 +137,11 @@ class SyncSender:
     ) -> T:
         """One attempt: wait for a turn, send, parse; a 429's ``Retry-After`` pauses the bucket."""
         if self.bucket is not None:
-            wait = self.bucket.reserve(operation)
+            try:
+                wait = self.bucket.reserve(operation)
+            except NetworkError as refused:  # max_wait: not sent at all
+                self._rate_limited(operation, refused.retry_after or 0.0, refused=True)
+                raise
             if wait > 0:
                 self._rate_limited(operation, wait)
                 sync_sleep(wait)
@@ -210,17 +214,20 @@ class SyncSender:
                 error_code=error.error_code if isinstance(error, OAuth2Error) else None,
             )
 
-    def _rate_limited(self, operation: str, wait: float) -> None:
-        """A request waits ``wait`` seconds for its turn of the client-side rate limit."""
+    def _rate_limited(self, operation: str, wait: float, *, refused: bool = False) -> None:
+        """A request waits ``wait`` seconds for its turn of the client-side rate limit, or,
+        ``refused``, is not sent because that is longer than ``RateLimit.max_wait``."""
         if self.metrics is not None:
             self.metrics.count("rate_limited")
         if sender_logger.isEnabledFor(logging.WARNING):
+            doing = "not sent, it would wait" if refused else "waiting"
             emit(
                 sender_logger,
                 logging.WARNING,
                 SENDER,
                 "rate_limited",
-                f"{operation}: waiting {wait:.3f}s for the client-side rate limit",
+                f"{operation}: {doing} {wait:.3f}s for the client-side rate limit",
                 operation=operation,
                 wait=wait,
+                refused=refused,
             )
