@@ -31,6 +31,7 @@ NAMES = {
     "aclose": "close",
     "_async": "_sync",
     "async_sleep": "sync_sleep",
+    "async_renewing": "sync_renewing",
     "AsyncLock": "SyncLock",
     "AsyncRetrying": "Retrying",  # tenacity
     "AsyncSender": "SyncSender",

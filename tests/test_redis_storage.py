@@ -398,17 +398,38 @@ def test_the_lock_of_a_process_that_died_expires_after_its_timeout(
         pass
 
 
-def test_a_lock_held_past_its_lease_logs_a_warning(
-    make: Make, caplog: pytest.LogCaptureFixture
+def test_a_live_holder_keeps_its_lock_past_the_lease(
+    make: Make, raw: redis.Redis, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     storage = make()
-    with caplog.at_level(logging.WARNING), storage.lock("k", timeout=0.2):
-        time.sleep(0.3)
-        with storage.lock("k", timeout=0.1):  # the lease ran out: the lock is free
+    with caplog.at_level(logging.WARNING), storage.lock("k", timeout=0.3):
+        time.sleep(1.0)  # three leases long: renewed every 0.1 s meanwhile
+        with (
+            pytest.raises(StorageError, match="could not take the lock"),
+            storage.lock("k", timeout=0.2),
+        ):
             pass
-    [record] = caplog.records
-    assert "the lock of 'k'" in record.getMessage()
-    assert "lease of 0.2 s ran out" in record.getMessage()
+        assert 0 < raw.pttl(f"{prefix}__lock__:k") <= 300
+    assert raw.exists(f"{prefix}__lock__:k") == 0  # released
+    assert caplog.records == []
+    with storage.lock("k", timeout=0.1):
+        pass
+
+
+def test_a_lease_that_cannot_be_renewed_is_a_warning(
+    make: Make, raw: redis.Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = make()
+    with caplog.at_level(logging.WARNING), storage.lock("k", timeout=0.3):
+        raw.delete(f"{prefix}__lock__:k")  # taken away behind the holder's back
+        time.sleep(0.25)  # the next renewal finds it gone
+        with storage.lock("k", timeout=0.1):  # so another holder can take it
+            pass
+    renew, release = (record.getMessage() for record in caplog.records)
+    assert renew.startswith("could not renew the lease of the lock of 'k'")
+    assert "another process may take it" in renew
+    assert "the lock of 'k'" in release
+    assert "lease of 0.3 s ran out" in release
 
 
 @pytest.mark.parametrize("timeout", [0, -1, "5", float("inf")])

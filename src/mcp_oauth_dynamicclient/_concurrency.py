@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any
 
-__all__ = ["AsyncLock", "SyncLock", "async_sleep", "sync_sleep"]
+__all__ = [
+    "AsyncLock",
+    "SyncLock",
+    "async_renewing",
+    "async_sleep",
+    "sync_renewing",
+    "sync_sleep",
+]
 
 
 async def async_sleep(seconds: float) -> None:
@@ -65,3 +74,42 @@ class SyncLock:
         traceback: TracebackType | None,
     ) -> None:
         self._lock.release()
+
+
+@asynccontextmanager
+async def async_renewing(renew: Callable[[], Awaitable[bool]], every: float) -> AsyncIterator[None]:
+    """While the block runs, await ``renew()`` every ``every`` seconds in a background task,
+    until it returns False; the task is stopped (and waited for) when the block ends."""
+    import asyncio
+
+    async def keep_renewing() -> None:
+        while True:
+            await asyncio.sleep(every)
+            if not await renew():
+                return
+
+    task = asyncio.create_task(keep_renewing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait([task])  # lets a cancellation of this task through
+
+
+@contextmanager
+def sync_renewing(renew: Callable[[], bool], every: float) -> Iterator[None]:
+    """:func:`async_renewing` with a daemon thread."""
+    stop = threading.Event()
+
+    def keep_renewing() -> None:
+        while not stop.wait(every):
+            if not renew():
+                return
+
+    thread = threading.Thread(target=keep_renewing, name="lock-lease-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

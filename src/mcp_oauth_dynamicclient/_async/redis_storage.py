@@ -24,9 +24,11 @@ not an entry of ours) become :class:`~mcp_oauth_dynamicclient.exceptions.Storage
 storage works again once the server is back.
 
 ``lock(key, timeout)`` is a ``redis.asyncio.lock.Lock``: a ``SET NX PX`` whose lease is
-``timeout`` seconds, so the lock of a holder that died expires after at most ``timeout``; a
-waiter gives up after ``timeout`` seconds with ``StorageError``. Hold it for less than its
-timeout: a lease that ran out is logged as a warning when the holder releases it.
+``timeout`` seconds, renewed every ``timeout / 3`` seconds while the holder is alive and in the
+block, so a slow refresh keeps its lock however long it takes, while the lock of a holder that
+died expires after at most ``timeout``. A waiter gives up after ``timeout`` seconds with
+``StorageError``. A lease that could not be renewed (the server went away, or someone deleted
+the lock) is logged as a warning, and again when the holder releases a lock it no longer held.
 
 redis-py is imported when a storage is made, so importing this module does not need it
 (``pip install 'mcp-oauth-dynamicclient[redis]'``).
@@ -40,9 +42,11 @@ import math
 import time
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from .._concurrency import async_renewing
 from ..exceptions import ConfigurationError, StorageError, ValidationError
 from .file_storage import checked_key, entry_json
 from .storage import TokenStorage
@@ -289,7 +293,8 @@ class RedisStorage(TokenStorage):
                 "another process holds it"
             )
         try:
-            yield
+            async with async_renewing(partial(self._renew, lock, key), timeout / 3):
+                yield
         finally:
             try:
                 await lock.release()
@@ -302,6 +307,22 @@ class RedisStorage(TokenStorage):
                     self._scrub(exc),
                     timeout,
                 )
+
+    async def _renew(self, lock: Any, key: str) -> bool:
+        """Reset the lease of a held lock to its full timeout; False, with a warning, when that
+        failed (renewal then stops)."""
+        try:
+            await lock.reacquire()
+        except self._errors as exc:
+            _logger.warning(
+                "could not renew the lease of the lock of %r at %s (%s): another process may "
+                "take it when the lease runs out",
+                key,
+                self._where,
+                self._scrub(exc),
+            )
+            return False
+        return True
 
     def _name(self, key: str) -> str:
         if checked_key(key).startswith(LOCK_PREFIX):

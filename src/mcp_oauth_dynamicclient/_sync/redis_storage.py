@@ -25,9 +25,11 @@ not an entry of ours) become :class:`~mcp_oauth_dynamicclient.exceptions.Storage
 storage works again once the server is back.
 
 ``lock(key, timeout)`` is a ``redis.lock.Lock``: a ``SET NX PX`` whose lease is
-``timeout`` seconds, so the lock of a holder that died expires after at most ``timeout``; a
-waiter gives up after ``timeout`` seconds with ``StorageError``. Hold it for less than its
-timeout: a lease that ran out is logged as a warning when the holder releases it.
+``timeout`` seconds, renewed every ``timeout / 3`` seconds while the holder is alive and in the
+block, so a slow refresh keeps its lock however long it takes, while the lock of a holder that
+died expires after at most ``timeout``. A waiter gives up after ``timeout`` seconds with
+``StorageError``. A lease that could not be renewed (the server went away, or someone deleted
+the lock) is logged as a warning, and again when the holder releases a lock it no longer held.
 
 redis-py is imported when a storage is made, so importing this module does not need it
 (``pip install 'mcp-oauth-dynamicclient[redis]'``).
@@ -41,9 +43,11 @@ import math
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from .._concurrency import sync_renewing
 from ..exceptions import ConfigurationError, StorageError, ValidationError
 from .file_storage import checked_key, entry_json
 from .storage import SyncTokenStorage
@@ -290,7 +294,8 @@ class SyncRedisStorage(SyncTokenStorage):
                 "another process holds it"
             )
         try:
-            yield
+            with sync_renewing(partial(self._renew, lock, key), timeout / 3):
+                yield
         finally:
             try:
                 lock.release()
@@ -303,6 +308,22 @@ class SyncRedisStorage(SyncTokenStorage):
                     self._scrub(exc),
                     timeout,
                 )
+
+    def _renew(self, lock: Any, key: str) -> bool:
+        """Reset the lease of a held lock to its full timeout; False, with a warning, when that
+        failed (renewal then stops)."""
+        try:
+            lock.reacquire()
+        except self._errors as exc:
+            _logger.warning(
+                "could not renew the lease of the lock of %r at %s (%s): another process may "
+                "take it when the lease runs out",
+                key,
+                self._where,
+                self._scrub(exc),
+            )
+            return False
+        return True
 
     def _name(self, key: str) -> str:
         if checked_key(key).startswith(LOCK_PREFIX):
