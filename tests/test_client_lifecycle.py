@@ -283,3 +283,28 @@ def storage_keys(api: Flavour, storage: Any) -> list[str]:
     proxy = ClientProxy(storage, api.portal)
     keys: list[str] = proxy.list_tokens()
     return keys
+
+
+def test_registration_sends_the_initial_access_token_and_software_statement(
+    api: Flavour, server: MockAuthServer
+) -> None:
+    """RFC 7591 §3 (initial access token as a Bearer token) and §2.3 (software statement)."""
+    server.settings.initial_access_token = "iat-" + "x" * 20
+    statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImFwcCJ9.c2lnbmF0dXJl"
+    client = make(
+        api,
+        server,
+        initial_access_token=server.settings.initial_access_token,
+        software_statement=statement,
+        software_id="4NRB1-0XZABZI9E6-5SM3R",
+        software_version="2.1",
+    )
+    client.register()
+    sent = server.requests.last("/register", method="POST")
+    assert sent.headers["authorization"] == f"Bearer {server.settings.initial_access_token}"
+    body = sent.json
+    assert body["software_statement"] == statement
+    assert (body["software_id"], body["software_version"]) == ("4NRB1-0XZABZI9E6-5SM3R", "2.1")
+    text = repr(client.config)
+    assert statement not in text
+    assert server.settings.initial_access_token not in text
