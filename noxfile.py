@@ -85,3 +85,5 @@ def bench(session: nox.Session) -> None:
     session.install(*DEV, "authlib")
     session.run("python", "benchmarks/bench_request.py", *session.posargs)
     session.run("python", "benchmarks/bench_import.py")
+    session.run("python", "benchmarks/bench_tokens.py")
+    session.run("python", "benchmarks/bench_observability.py")
