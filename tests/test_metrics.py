@@ -121,6 +121,22 @@ def test_the_collector_is_thread_safe_and_bounded() -> None:
     assert metrics.get_stats()["latency"] == {}
 
 
+def test_percentiles_follow_the_latest_requests() -> None:
+    """A server that got slow shows it in p50/p95 at once; count, mean and max cover all."""
+    metrics = MetricsCollector()
+    for _ in range(5000):
+        metrics.record_request("op", 0.001, "ok")
+    for _ in range(RESERVOIR_SIZE):
+        metrics.record_request("op", 0.2, "ok")
+    latency = metrics.get_stats()["latency"]["op"]
+    assert (latency["p50_ms"], latency["p95_ms"]) == (pytest.approx(200.0), pytest.approx(200.0))
+    assert latency["count"] == 5000 + RESERVOIR_SIZE
+    assert latency["max_ms"] == pytest.approx(200.0)
+    assert latency["mean_ms"] < 50
+    metrics.record_request("op", 0.001, "ok")  # the oldest slow one is overwritten
+    assert sorted(metrics._latency["op"].samples)[0] == pytest.approx(0.001)
+
+
 def test_an_empty_collector() -> None:
     stats = MetricsCollector().get_stats()
     for key in ("registrations", "token_refreshes", "token_exchanges", "token_revocations"):

@@ -25,7 +25,6 @@ sent none); and the events of :data:`EVENTS` (``count``).
 
 from __future__ import annotations
 
-import random
 import threading
 from typing import Any, Protocol, runtime_checkable
 
@@ -50,7 +49,8 @@ by a grant (code, client credentials, device code), refreshed a token, revoked o
 is about to be retried; a request waited for the client-side rate limit."""
 
 RESERVOIR_SIZE = 1024
-"""Latency samples kept per operation (uniform reservoir sampling: bounded memory)."""
+"""Latency samples kept per operation: the most recent ones (a sliding window, so percentiles
+show how the server answers now, in bounded memory)."""
 
 
 @runtime_checkable
@@ -71,7 +71,7 @@ class MetricsSink(Protocol):
 
 
 class _Latency:
-    """Count, sum and max of one operation's durations, and a bounded sample for percentiles."""
+    """Count, sum and max of one operation's durations, and its latest ones for percentiles."""
 
     __slots__ = ("count", "max", "samples", "total")
 
@@ -81,17 +81,15 @@ class _Latency:
         self.max = 0.0
         self.samples: list[float] = []
 
-    def add(self, seconds: float, rand: random.Random) -> None:
+    def add(self, seconds: float) -> None:
         self.count += 1
         self.total += seconds
         if seconds > self.max:
             self.max = seconds
         if len(self.samples) < RESERVOIR_SIZE:
             self.samples.append(seconds)
-        else:  # Vitter's algorithm R: every sample so far kept with equal probability
-            slot = rand.randrange(self.count)
-            if slot < RESERVOIR_SIZE:
-                self.samples[slot] = seconds
+        else:  # overwrite the oldest sample
+            self.samples[(self.count - 1) % RESERVOIR_SIZE] = seconds
 
     def summary(self) -> dict[str, float]:
         ordered = sorted(self.samples)
@@ -116,12 +114,12 @@ class MetricsCollector:
     ``get_stats()`` returns the seed's ``registrations`` and ``token_refreshes`` and the rest of
     :data:`EVENTS`, ``errors`` (counts by OAuth error code or exception class), ``requests``
     (attempts by operation) and ``latency`` by operation (``count``, ``mean_ms``, ``p50_ms``,
-    ``p95_ms``, ``max_ms``; percentiles over a reservoir of :data:`RESERVOIR_SIZE` samples).
+    ``p95_ms``, ``max_ms``; percentiles over the last :data:`RESERVOIR_SIZE` requests, count,
+    mean and max over all of them).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rand = random.Random()  # noqa: S311 - sampling, not security
         self._counts: dict[str, int] = dict.fromkeys(EVENTS, 0)
         self._errors: dict[str, int] = {}
         self._latency: dict[str, _Latency] = {}
@@ -135,7 +133,7 @@ class MetricsCollector:
             latency = self._latency.get(operation)
             if latency is None:
                 latency = self._latency[operation] = _Latency()
-            latency.add(seconds, self._rand)
+            latency.add(seconds)
 
     def count(self, event: str) -> None:
         """Count one ``event``."""
