@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from flavours import Flavour, flavour
 from mcp_oauth_dynamicclient.testing import MockAuthServer
@@ -37,3 +38,15 @@ def server() -> Iterator[MockAuthServer]:
     with MockAuthServer() as mock:
         yield mock
     assert mock.errors == []
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    """An RSA signing key (2048 bits), made once: key generation is slow."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def ec_key() -> ec.EllipticCurvePrivateKey:
+    """A P-256 signing key."""
+    return ec.generate_private_key(ec.SECP256R1())

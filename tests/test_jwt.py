@@ -45,21 +45,12 @@ DROP = object()  # a claim value meaning "leave this claim out"
 
 
 # ------------------------------------------------------------------------------ keys
-
-
-@pytest.fixture(scope="module")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+# rsa_key and ec_key come from conftest.py.
 
 
 @pytest.fixture(scope="module")
 def other_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="module")
-def ec_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
 
 
 @pytest.fixture(scope="module")

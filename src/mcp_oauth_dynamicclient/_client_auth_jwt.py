@@ -57,7 +57,8 @@ def _check_lifetime(lifetime: int) -> None:
         raise ConfigurationError(f"lifetime must be a positive number of seconds, got {lifetime!r}")
 
 
-def _assertion(
+def _add_assertion(
+    form: dict[str, FormValue],
     *,
     client_id: str,
     audience: str,
@@ -65,8 +66,9 @@ def _assertion(
     key: Any,
     algorithm: str,
     key_id: str | None = None,
-) -> str:
-    """A signed client assertion with the claims of RFC 7523 §3 and OIDC Core §9."""
+) -> None:
+    """Put a new signed client assertion in ``form`` (RFC 7523 §2.2), with the claims of
+    RFC 7523 §3 and OIDC Core §9 and a fresh ``jti``."""
     import jwt
 
     issued_at = int(time.time())
@@ -79,7 +81,8 @@ def _assertion(
         "exp": issued_at + lifetime,
     }
     headers = {"kid": key_id} if key_id is not None else None
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+    form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
+    form["client_assertion"] = jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
 def _load_private_key(private_key: str | bytes | PrivateKeyTypes, algorithm: str) -> Any:
@@ -162,8 +165,8 @@ class PrivateKeyJwt:
 
     def apply(self, url: str, form: dict[str, FormValue], headers: dict[str, str]) -> None:
         """Add ``client_assertion_type`` and a new ``client_assertion`` for ``url``."""
-        form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
-        form["client_assertion"] = _assertion(
+        _add_assertion(
+            form,
             client_id=self.client_id,
             audience=self.audience if self.audience is not None else url,
             lifetime=self.lifetime,
@@ -216,8 +219,8 @@ class ClientSecretJwt:
 
     def apply(self, url: str, form: dict[str, FormValue], headers: dict[str, str]) -> None:
         """Add ``client_assertion_type`` and a new ``client_assertion`` for ``url``."""
-        form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
-        form["client_assertion"] = _assertion(
+        _add_assertion(
+            form,
             client_id=self.client_id,
             audience=self.audience if self.audience is not None else url,
             lifetime=self.lifetime,

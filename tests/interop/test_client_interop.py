@@ -29,9 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
 from oidc_provider_server import OidcProvider, run_oidc_provider
@@ -48,6 +46,8 @@ from mcp_oauth_dynamicclient import (
 )
 from mcp_oauth_dynamicclient._generated import JsonWebKeySet, converter
 from mcp_oauth_dynamicclient._jwt import validate_jwt_access_token
+from test_client_assertions import public_jwk
+from test_jwt import private_pem
 
 pytestmark = pytest.mark.interop
 
@@ -423,23 +423,16 @@ def test_registration_is_read_updated_twice_and_deleted(
     assert gone.value.status_code == 401
 
 
-@pytest.fixture(scope="module")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 def client_auth_settings(method: str, key: rsa.RSAPrivateKey) -> Json:
     """What ``OAuth2Config`` needs for ``method``: a key and its registered JWK Set for
     ``private_key_jwt`` (RFC 7523 §2.2), nothing more for the others."""
     if method != "private_key_jwt":
         return {}
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    return {"private_key": pem, "private_key_id": "k1", "jwks": {"keys": [{**jwk, "kid": "k1"}]}}
+    return {
+        "private_key": private_pem(key),
+        "private_key_id": "k1",
+        "jwks": {"keys": [public_jwk(key, "k1")]},
+    }
 
 
 @pytest.mark.parametrize(
@@ -450,7 +443,7 @@ def test_authorization_code_lifecycle(
     api: Flavour,
     oidc_provider: OidcProvider,
     resource_server: IntrospectingResource,
-    signing_key: rsa.RSAPrivateKey,
+    rsa_key: rsa.RSAPrivateKey,
     method: str,
 ) -> None:
     """PKCE + resource + openid, a checked resource, refresh, introspection, revocation."""
@@ -459,7 +452,7 @@ def test_authorization_code_lifecycle(
         oidc_provider,
         token_endpoint_auth_method=method,
         resource=resource_server.url,
-        **client_auth_settings(method, signing_key),
+        **client_auth_settings(method, rsa_key),
     )
     registration: ClientRegistration = client.register()
     # oidc-provider refuses a token request made with another method than the registered one,
