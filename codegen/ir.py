@@ -87,6 +87,12 @@ class Operation:
     client_auth: Argument | None
     query: tuple[Argument, ...]
     result: str | None
+    idempotent: str
+    """Whether the request may be resent once it may have reached the server (``x-idempotent``),
+    as a Python expression: ``True``, ``False``, or an ``isinstance`` test of the body when the
+    shapes of a ``oneOf`` body differ."""
+    idempotent_types: tuple[str, ...]
+    """The body shapes that expression names."""
 
     @property
     def keyword_arguments(self) -> tuple[Argument, ...]:
@@ -114,6 +120,7 @@ class Spec:
     def operation_types(self) -> tuple[str, ...]:
         """The models and aliases the operations take or return, sorted."""
         names = {op.body_type for op in self.operations} | {op.result for op in self.operations}
+        names.update(name for op in self.operations for name in op.idempotent_types)
         return tuple(sorted(name for name in names if name is not None))
 
 
@@ -132,6 +139,14 @@ def _identifier(name: str, where: str) -> str:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise SpecError(f"{where}: {name!r} is not a Python identifier")
     return name
+
+
+def _idempotent_flag(node: Mapping[str, Any], where: str, default: bool) -> bool:
+    """The ``x-idempotent`` of ``node``, or ``default`` when it has none."""
+    value = node.get("x-idempotent", default)
+    if not isinstance(value, bool):
+        raise SpecError(f"{where}: expected true or false, got {value!r}")
+    return value
 
 
 def _text(node: Mapping[str, Any], key: str) -> str:
@@ -253,6 +268,7 @@ class _Reader:
         if error_class not in _ERROR_CLASSES:
             raise SpecError(f"{where}.x-error-class: expected one of {', '.join(_ERROR_CLASSES)}")
         body_type, body_kind = self.request_body(node.get("requestBody"), f"{where}.requestBody")
+        idempotent, idempotent_types = self.idempotent(node, body_type, where)
         bearer, client_auth = self.security(node.get("security"), where)
         query = []
         for index, param in enumerate(node.get("parameters") or []):
@@ -281,7 +297,31 @@ class _Reader:
             client_auth=client_auth,
             query=tuple(query),
             result=self.result(node.get("responses") or {}, f"{where}.responses"),
+            idempotent=idempotent,
+            idempotent_types=idempotent_types,
         )
+
+    def idempotent(
+        self, node: Mapping[str, Any], body_type: str | None, where: str
+    ) -> tuple[str, tuple[str, ...]]:
+        """The ``x-idempotent`` of an operation, refined per shape of a ``oneOf`` body."""
+        default = _idempotent_flag(node, f"{where}.x-idempotent", default=False)
+        body = self.schemas.get(body_type) if body_type is not None else None
+        if not body or "oneOf" not in body:
+            return repr(default), ()
+        shapes = {}
+        for index, member in enumerate(body["oneOf"]):
+            member_where = f"components.schemas.{body_type}.oneOf[{index}]"
+            name, schema = self.resolve(member, member_where)
+            if name is None:
+                raise SpecError(f"{member_where}: a body's oneOf members must be $refs")
+            shapes[name] = _idempotent_flag(
+                schema, f"components.schemas.{name}.x-idempotent", default
+            )
+        safe = [name for name, flag in shapes.items() if flag]
+        if len(safe) in (0, len(shapes)):
+            return repr(bool(safe)), ()
+        return f"isinstance(body, ({', '.join(safe)},))", tuple(safe)
 
     def request_body(self, body: Any, where: str) -> tuple[str | None, str | None]:
         if not body:

@@ -10,10 +10,14 @@ import pytest
 
 import mcp_oauth_dynamicclient
 from mcp_oauth_dynamicclient import exceptions
-from mcp_oauth_dynamicclient._wire import LazyConverter
+from mcp_oauth_dynamicclient.runtime import LazyConverter
 
 EXPECTED = {
+    "AsyncSender",
     "AuthorizationError",
+    "CodeExchangeError",
+    "RateLimitExceeded",
+    "SyncSender",
     "ClientRegistration",
     "DeviceAuthorization",
     "OAuth2Client",
@@ -45,7 +49,26 @@ def test_exported_names_are_exactly_the_curated_ones() -> None:
 
 def test_public_names_are_not_private_modules() -> None:
     public = {n for n in dir(mcp_oauth_dynamicclient) if not n.startswith("_")}
-    assert public - EXPECTED <= {"exceptions", "storage", "testing"}
+    assert public - EXPECTED <= {"exceptions", "runtime", "storage", "testing"}
+
+
+def test_exported_classes_show_their_public_module() -> None:
+    """As httpx and openai do: reprs, tracebacks and pickles name the module users import."""
+    from mcp_oauth_dynamicclient import storage
+
+    for module in (mcp_oauth_dynamicclient, storage, exceptions):
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, type):
+                assert value.__module__ in (module.__name__, exceptions.__name__), name
+
+
+def test_the_stored_result_types_still_load_after_taking_the_public_module() -> None:
+    """Their annotations were resolved before ``__module__`` changed (cattrs needs them)."""
+    token = mcp_oauth_dynamicclient.TokenResponse.from_dict(
+        {"access_token": "a", "expires_in": 60}, now=0.0
+    )
+    assert token.expires_at == 60.0
 
 
 def test_every_exception_derives_from_the_base_and_is_exported() -> None:

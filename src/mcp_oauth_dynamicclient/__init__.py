@@ -5,7 +5,9 @@ registration (RFC 7592), obtains tokens with PKCE (RFC 7636) or the device flow 
 refreshes, revokes and introspects them, and calls protected resources (RFC 6750).
 
 ``OAuth2Client`` is the asyncio client; ``SyncOAuth2Client`` has the same methods, blocking.
-Both retry per a ``RetryConfig`` and pace their requests per a ``RateLimit`` when given them.
+Both retry per a ``RetryConfig`` and pace their requests per a ``RateLimit`` when given them,
+through an ``AsyncSender`` / ``SyncSender``, which endpoint clients regenerated from a server's
+spec take too. ``mcp_oauth_dynamicclient.runtime`` is the module generated code imports.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -13,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from ._lazy import lazy_getattr
 from .exceptions import (
     AuthorizationError,
+    CodeExchangeError,
     ConfigurationError,
     DiscoveryError,
     NetworkError,
     OAuth2Error,
+    RateLimitExceeded,
     RegistrationError,
     StorageError,
     TokenError,
@@ -25,6 +29,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from ._async.client import OAuth2Client
+    from ._async.sender import AsyncSender
     from ._async.token_manager import TokenManager
     from ._config import OAuth2Config
     from ._logging import JsonFormatter
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimit
     from ._retry import RetryConfig
     from ._sync.client import SyncOAuth2Client
+    from ._sync.sender import SyncSender
     from ._sync.token_manager import SyncTokenManager
 
     __version__: str
@@ -43,6 +49,8 @@ else:  # type checkers see only the imports above, so a misspelt name is an erro
         {
             "OAuth2Client": "._async.client",
             "SyncOAuth2Client": "._sync.client",
+            "AsyncSender": "._async.sender",
+            "SyncSender": "._sync.sender",
             "TokenManager": "._async.token_manager",
             "SyncTokenManager": "._sync.token_manager",
             "OAuth2Config": "._config",
@@ -72,8 +80,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AsyncSender",
     "AuthorizationError",
     "ClientRegistration",
+    "CodeExchangeError",
     "ConfigurationError",
     "DeviceAuthorization",
     "DiscoveryError",
@@ -83,10 +93,12 @@ __all__ = [
     "OAuth2Config",
     "OAuth2Error",
     "RateLimit",
+    "RateLimitExceeded",
     "RegistrationError",
     "RetryConfig",
     "StorageError",
     "SyncOAuth2Client",
+    "SyncSender",
     "SyncTokenManager",
     "TokenError",
     "TokenManager",

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from ._wire import redact
 from .exceptions import ValidationError
+from .runtime import redact
 
 __all__ = ["Callback", "parse_callback"]
 

@@ -1,19 +1,26 @@
 """Client authentication at the token endpoint, RFC 6749 §2.3.
 
-Each class implements the ``ClientAuth`` protocol of :mod:`._wire`: it adds its credentials to a
-form-encoded request. The secret never appears in a ``repr``.
+Each class implements the ``ClientAuth`` protocol of :mod:`.runtime`: it adds its credentials to a
+form-encoded request. The secret never appears in a ``repr``. :func:`client_auth_for` picks the
+one a registration's ``token_endpoint_auth_method`` names (RFC 7591 §2).
 """
 
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 import attrs
 
-from ._wire import FormValue, redact
+from .exceptions import ConfigurationError
+from .runtime import ClientAuth, FormValue, redact
 
-__all__ = ["ClientSecretBasic", "ClientSecretPost", "NoClientAuth"]
+if TYPE_CHECKING:
+    from ._config import OAuth2Config
+    from ._models import ClientRegistration
+
+__all__ = ["ClientSecretBasic", "ClientSecretPost", "NoClientAuth", "client_auth_for"]
 
 
 @attrs.frozen
@@ -61,3 +68,35 @@ class NoClientAuth:
     def apply(self, url: str, form: dict[str, FormValue], headers: dict[str, str]) -> None:
         """Add ``client_id`` to the form."""
         form["client_id"] = self.client_id
+
+
+def client_auth_for(registration: ClientRegistration, config: OAuth2Config) -> ClientAuth:
+    """Token endpoint authentication for the registered method (RFC 6749 §2.3, RFC 7523 §2.2).
+
+    Raises:
+        ConfigurationError: the method needs a client secret and there is none.
+    """
+    method, client_id = registration.token_endpoint_auth_method, registration.client_id
+    secret = registration.client_secret
+    if method == "none":
+        return NoClientAuth(client_id)
+    if method == "private_key_jwt":
+        from ._client_auth_jwt import PrivateKeyJwt
+
+        assert config.private_key is not None  # checked by OAuth2Config
+        return PrivateKeyJwt(
+            client_id,
+            config.private_key,
+            algorithm=config.client_assertion_algorithm,
+            key_id=config.private_key_id,
+            audience=config.issuer,
+        )
+    if secret is None:
+        raise ConfigurationError(f"client_secret: required for {method}")
+    if method == "client_secret_post":
+        return ClientSecretPost(client_id, secret)
+    if method == "client_secret_jwt":
+        from ._client_auth_jwt import ClientSecretJwt
+
+        return ClientSecretJwt(client_id, secret, audience=config.issuer)
+    return ClientSecretBasic(client_id, secret)

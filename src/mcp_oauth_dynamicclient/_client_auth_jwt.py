@@ -2,7 +2,7 @@
 
 ``private_key_jwt`` signs the assertion with the client's private key (its public half is in the
 client's registered ``jwks`` or ``jwks_uri``); ``client_secret_jwt`` signs it with an HMAC keyed
-by the client secret. Both implement the ``ClientAuth`` protocol of :mod:`._wire`: ``apply``
+by the client secret. Both implement the ``ClientAuth`` protocol of :mod:`.runtime`: ``apply``
 adds ``client_assertion_type`` (RFC 7521 §4.2) and a fresh ``client_assertion`` to the form.
 
 The assertion's claims (RFC 7523 §3, OIDC Core §9): ``iss`` and ``sub`` are the client ID;
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._jwt import ASYMMETRIC_ALGORITHMS, MIN_RSA_BITS, require_pyjwt
-from ._wire import FormValue, redact
 from .exceptions import ConfigurationError
+from .runtime import FormValue, redact
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes

@@ -7,15 +7,16 @@ mistake shows up at start-up rather than halfway through an authorization.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
+from ._public import public
 from ._urls import require_secure_url
-from ._wire import redact
 from .exceptions import ConfigurationError
+from .runtime import redact
 
-__all__ = ["DEVICE_CODE_GRANT", "OAuth2Config"]
+__all__ = ["DEVICE_CODE_GRANT", "OAuth2Config", "OAuth2Settings", "config_from"]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_SCOPE = "mcp:read"
@@ -42,6 +43,7 @@ def _optional_strings(value: Sequence[str] | str | None) -> tuple[str, ...] | No
     return None if value is None else _strings(value)
 
 
+@public("mcp_oauth_dynamicclient")
 @attrs.frozen
 class OAuth2Config:
     """Settings of an OAuth 2.1 client of an MCP authorization server.
@@ -175,6 +177,44 @@ class OAuth2Config:
         if DEVICE_CODE_GRANT in supported:
             wanted.append(DEVICE_CODE_GRANT)
         return [grant for grant in wanted if grant in supported] or wanted
+
+
+class OAuth2Settings(TypedDict, total=False):
+    """The keyword settings of ``OAuth2Client(auth_server, **settings)``: ``OAuth2Config``'s fields.
+
+    A client's ``**settings`` are typed with it (``Unpack``), so a misspelt setting is a type
+    error as well as the ``ConfigurationError`` it is at run time. A test keeps it in step with
+    ``OAuth2Config``.
+    """
+
+    client_name: str
+    client_uri: str | None
+    logo_uri: str | None
+    tos_uri: str | None
+    policy_uri: str | None
+    contacts: Sequence[str] | str | None
+    redirect_uris: Sequence[str] | str | None
+    scope: str | None
+    grant_types: Sequence[str] | str | None
+    use_pkce: bool
+    code_challenge_method: str
+    token_endpoint_auth_method: str
+    client_lifetime: int
+    resource: str | None
+    client_id: str | None
+    client_secret: str | None
+    initial_access_token: str | None
+    software_statement: str | None
+    software_id: str | None
+    software_version: str | None
+    jwks_uri: str | None
+    jwks: Mapping[str, Any] | None
+    private_key: str | None
+    private_key_id: str | None
+    client_assertion_algorithm: str
+    id_token_algorithms: Sequence[str] | str
+    clock_skew: int
+    timeout: float
 
 
 def config_from(

@@ -1,6 +1,6 @@
 """The cattrs converter behind generated models: strict JSON types, ``extra`` kept, unset omitted.
 
-Imported on first use by :class:`._wire.LazyConverter`, so that importing the package does not
+Imported on first use by :class:`.runtime.LazyConverter`, so that importing the package does not
 import cattrs. RFC 8414 §2, RFC 7591 §3.2.1 and RFC 6749 §5.1 all let servers add members:
 unknown members of an object are kept in the model's ``extra`` mapping, and sent back on output.
 """
@@ -18,7 +18,7 @@ from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
-from ._wire import json_type_name
+from ._json import json_type_name
 
 __all__ = ["build_converter", "describe_problem"]
 

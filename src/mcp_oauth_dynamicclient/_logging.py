@@ -26,7 +26,7 @@ rate_limited           WARNING   operation, wait
 ``request`` is logged for every attempt at the authorization server (component ``Sender``) and
 for every ``authenticated_request`` (component ``OAuth2Client``). Secrets are never fields nor
 part of a message: no token, client secret, code, verifier, assertion or state, and URLs are
-logged without their query (``_wire.safe_url``). The ``component`` of the blocking client is
+logged without their query (``runtime.safe_url``). The ``component`` of the blocking client is
 ``OAuth2Client`` too, so one dashboard serves both.
 """
 
@@ -36,6 +36,8 @@ import json
 import logging
 import time
 from typing import Any
+
+from ._public import public
 
 __all__ = [
     "CLIENT",
@@ -99,6 +101,7 @@ _SECRET_FIELDS = frozenset(
 )
 
 
+@public("mcp_oauth_dynamicclient")
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object per line, in the shape of the seed's examples.
 

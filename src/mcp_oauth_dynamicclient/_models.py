@@ -13,19 +13,28 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from . import _wire
-from ._wire import redact, redact_mapping
+from . import runtime
+from ._public import public
 from .exceptions import ValidationError
+from .runtime import redact, redact_mapping
 
 if TYPE_CHECKING:
     from ._generated import ClientInformationResponse, DeviceAuthorizationResponse
     from ._generated import TokenResponse as WireTokenResponse
 
-__all__ = ["ClientRegistration", "DeviceAuthorization", "PendingAuthorization", "TokenResponse"]
+__all__ = [
+    "ClientRegistration",
+    "DeviceAuthorization",
+    "PendingAuthorization",
+    "TokenResponse",
+    "dump",
+    "load",
+    "token_value",
+]
 
 T = TypeVar("T")
 
-_store = _wire.make_converter()
+_store = runtime.make_converter()
 """Converter for what we keep in storage: strict, so a tampered entry is refused, not guessed."""
 
 
@@ -38,7 +47,7 @@ def load(data: Any, kind: type[T], what: str) -> T:
     try:
         loaded: T = _store.structure(dict(data), kind)
     except BaseValidationError as exc:
-        problems = "; ".join(transform_error(exc, "$", _wire.describe_problem))
+        problems = "; ".join(transform_error(exc, "$", runtime.describe_problem))
         raise ValidationError(f"{what} is not a valid {kind.__name__}: {problems}") from None
     return loaded
 
@@ -47,6 +56,20 @@ def dump(value: Any) -> dict[str, Any]:
     """The dict a storage keeps for ``value`` (JSON-compatible, unset fields left out)."""
     dumped: dict[str, Any] = _store.unstructure(value)
     return dumped
+
+
+def token_value(token: str | TokenResponse, token_type: str) -> str:
+    """The access or refresh token (``token_type``) of ``token``, or ``token`` itself if a str.
+
+    Raises:
+        ValidationError: ``token`` is a ``TokenResponse`` without that token.
+    """
+    if isinstance(token, str):
+        return token
+    value = token.refresh_token if token_type == "refresh_token" else token.access_token
+    if not value:
+        raise ValidationError(f"the token has no {token_type}")
+    return value
 
 
 class _ItemAccess:
@@ -66,6 +89,7 @@ class _ItemAccess:
             return default
 
 
+@public("mcp_oauth_dynamicclient")
 @attrs.frozen(kw_only=True)
 class TokenResponse(_ItemAccess):
     """An access token response (RFC 6749 §5.1) with its absolute expiry.
@@ -99,20 +123,23 @@ class TokenResponse(_ItemAccess):
         *,
         now: float | None = None,
         previous: TokenResponse | None = None,
+        refresh_token: str | None = None,
     ) -> TokenResponse:
         """The token of a response received at ``now``.
 
-        ``previous`` is the token being refreshed: its refresh token is kept when the server
-        did not issue a new one (RFC 6749 §6).
+        For a refresh (RFC 6749 §6), ``refresh_token`` is the one that was used and
+        ``previous`` the token it belonged to, when known: the refresh token is kept when the
+        server did not issue a new one, and the scope when the server did not restate it.
         """
         received = time.time() if now is None else now
+        if refresh_token is None and previous is not None:
+            refresh_token = previous.refresh_token
         return cls(
             access_token=wire.access_token,
             token_type=wire.token_type,
             expires_in=wire.expires_in,
             expires_at=None if wire.expires_in is None else received + wire.expires_in,
-            refresh_token=wire.refresh_token
-            or (previous.refresh_token if previous is not None else None),
+            refresh_token=wire.refresh_token or refresh_token,
             scope=wire.scope if wire.scope is not None else (previous.scope if previous else None),
             id_token=wire.id_token,
             extra=dict(wire.extra),
@@ -138,6 +165,7 @@ class TokenResponse(_ItemAccess):
         return (time.time() if now is None else now) + skew >= self.expires_at
 
 
+@public("mcp_oauth_dynamicclient")
 @attrs.frozen(kw_only=True)
 class ClientRegistration(_ItemAccess):
     """A registered client: RFC 7591 §3.2.1 information plus RFC 7592 §3 management data.
@@ -211,6 +239,7 @@ class ClientRegistration(_ItemAccess):
         return bool(self.client_secret and expires and now + skew >= expires)
 
 
+@public("mcp_oauth_dynamicclient")
 @attrs.frozen(kw_only=True)
 class DeviceAuthorization(_ItemAccess):
     """A started device authorization (RFC 8628 §3.2): show ``user_code`` and the URI.

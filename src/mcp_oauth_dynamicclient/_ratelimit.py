@@ -22,9 +22,10 @@ from typing import Any
 
 import attrs
 
-from .exceptions import ConfigurationError, NetworkError
+from ._public import public
+from .exceptions import ConfigurationError, RateLimitExceeded
 
-__all__ = ["RateLimit", "TokenBucket", "refused_by_limit"]
+__all__ = ["RateLimit", "TokenBucket"]
 
 
 def _positive(name: str, value: Any) -> None:
@@ -37,13 +38,15 @@ def _positive(name: str, value: Any) -> None:
         raise ConfigurationError(f"{name}: expected a number > 0, got {value!r}")
 
 
+@public("mcp_oauth_dynamicclient")
 @attrs.frozen
 class RateLimit:
     """At most ``requests_per_second`` on average, with bursts of up to ``burst`` requests.
 
     A request over the limit waits for its turn. With ``max_wait`` set, a request that would
-    wait longer is not sent: ``NetworkError`` is raised at once, never retried, with
-    ``retry_after`` set to the wait (and a ``rate_limited`` warning logged, ``refused=True``).
+    wait longer is not sent: ``RateLimitExceeded`` (a ``NetworkError``) is raised at once, never
+    retried, with ``retry_after`` set to the wait (and a ``rate_limited`` warning logged,
+    ``refused=True``).
     Off unless given (``OAuth2Client(rate_limit=RateLimit(5))``): the limit a server tolerates
     is the server's to say, and it says it with 429 and ``Retry-After``, which are honoured
     (see ``RetryConfig``) either way.
@@ -87,7 +90,7 @@ class TokenBucket:
         """Take a token; the seconds to wait before sending (0 when one was free).
 
         Raises:
-            NetworkError: the wait would be longer than ``max_wait``; nothing was taken and
+            RateLimitExceeded: the wait would be longer than ``max_wait``; nothing was taken and
                 ``retry_after`` is the wait.
         """
         with self._lock:
@@ -96,7 +99,7 @@ class TokenBucket:
             wait = max(0.0, -level / self.limit.requests_per_second)
             max_wait = self.limit.max_wait
             if max_wait is not None and wait > max_wait:
-                raise NetworkError(
+                raise RateLimitExceeded(
                     f"{operation}: not sent, the client-side rate limit would delay it "
                     f"{wait:.2f}s (max_wait is {max_wait}s)",
                     retry_after=wait,
@@ -112,15 +115,3 @@ class TokenBucket:
             now = self._clock()
             at_end = min(1.0, self._level(now) + seconds * rate)
             self._tokens, self._updated = at_end - seconds * rate, now
-
-
-def refused_by_limit(error: BaseException) -> bool:
-    """Whether ``error`` is a request this client refused to send because of ``max_wait``.
-
-    Only that refusal is a ``NetworkError`` with a ``retry_after`` and no response (one from
-    the transport never has a ``retry_after``). It is final: retrying it would wait what the
-    caller said not to wait.
-    """
-    return (
-        isinstance(error, NetworkError) and error.response is None and error.retry_after is not None
-    )

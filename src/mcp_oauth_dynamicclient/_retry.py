@@ -15,15 +15,9 @@ which only sleep and send. The policy, after Stainless's SDKs and RFC 9110:
   is not waited for: the typed error is raised at once, its ``retry_after`` saying how long.
 - A request that is not safe to send twice is retried only when the connection was never
   made (``httpx.ConnectError``, ``ConnectTimeout``, ``PoolTimeout``): then no byte reached the
-  server. Unsafe are the registration POST (RFC 7591 §3.1: a second client would be made), the
-  code exchange (RFC 6749 §4.1.2: a code is used once, and reuse may revoke its tokens), the
-  refresh (RFC 6749 §6, RFC 9700 §4.14.2: a rotated refresh token is spent), the update and
-  delete of a registration (RFC 7592 §2.2, §2.3: the access token may rotate), the device
-  authorization and the device-code poll (RFC 8628 §3.1, §3.5: the poll loop keeps its own
-  interval). Safe, and retried after any transport failure: discovery (RFC 8414 §3), JWKS,
-  reading a registration (RFC 7592 §2.1), introspection (RFC 7662 §2.1), the client
-  credentials grant (RFC 6749 §4.4: a second token harms nothing), and revocation (RFC 7009
-  §2.2: revoking an unknown or revoked token succeeds).
+  server. Which requests are safe is a property of the operation, stated once in the spec
+  (``x-idempotent`` on each operation of ``spec/openapi.yaml``, with the RFC that says why) and
+  carried by the generated endpoint clients to the sender; nothing here names an operation.
 
 Logging and metrics of retries happen in the sender's ``before_sleep`` hook, once per retry
 that is actually waited for (tenacity also computes a wait after the last attempt).
@@ -33,18 +27,16 @@ from __future__ import annotations
 
 import math
 import random
-import time
-from collections.abc import Iterable, Mapping
-from email.utils import parsedate_to_datetime
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 import httpx
 
-from ._ratelimit import refused_by_limit
-from .exceptions import ConfigurationError, NetworkError, OAuth2Error
+from ._public import public
+from .exceptions import ConfigurationError, NetworkError, OAuth2Error, RateLimitExceeded
 
-__all__ = ["RetryConfig", "never_connected", "parse_retry_after", "should_retry"]
+__all__ = ["RetryConfig", "never_connected", "should_retry"]
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 _NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -79,6 +71,7 @@ def _check_number(name: str, value: Any, *, integer: bool = False) -> None:
         raise ConfigurationError(f"{name}: must be a finite number >= 0, got {value!r}")
 
 
+@public("mcp_oauth_dynamicclient")
 @attrs.frozen
 class RetryConfig:
     """How requests to the authorization server are retried (see the module docstring).
@@ -141,7 +134,7 @@ def honoured_retry_after(error: BaseException | None) -> float | None:
 
 
 def never_connected(error: BaseException) -> bool:
-    """Whether ``error`` (a ``NetworkError`` from ``_wire.send_errors``) happened before a
+    """Whether ``error`` (a ``NetworkError`` from ``runtime.send_errors``) happened before a
     connection was made, so nothing of the request can have reached the server."""
     return isinstance(error, NetworkError) and isinstance(error.__cause__, _NOT_CONNECTED)
 
@@ -150,9 +143,9 @@ def should_retry(config: RetryConfig, error: BaseException, *, idempotent: bool)
     """Whether the attempt that failed with ``error`` is to be made again (attempts aside).
 
     Only an ``Exception`` is: a cancellation or an interrupt never is, nor a request the
-    client-side rate limit refused to send (``RateLimit.max_wait``).
+    client-side rate limit refused to send (``RateLimitExceeded``).
     """
-    if not isinstance(error, Exception) or refused_by_limit(error):
+    if not isinstance(error, Exception) or isinstance(error, RateLimitExceeded):
         return False
     if not isinstance(error, OAuth2Error) or error.response is None:
         # A transport failure (or anything else the caller asked us to retry).
@@ -164,39 +157,3 @@ def should_retry(config: RetryConfig, error: BaseException, *, idempotent: bool)
         return False
     retry_after = honoured_retry_after(error)
     return retry_after is None or retry_after <= config.max_retry_after
-
-
-def parse_retry_after(
-    value: str | None, *, date: str | None = None, now: float | None = None
-) -> float | None:
-    """Seconds to wait according to a ``Retry-After`` value (RFC 9110 §10.2.3); None if unusable.
-
-    ``value`` is delay-seconds or an HTTP-date. A date is measured from the response's ``Date``
-    header (``date``) when there is one, so the two clocks' skew does not matter, else from
-    ``now`` (``time.time()``). A date in the past is 0 seconds; garbage is None.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # HTTP-dates are GMT (RFC 9110 §5.6.7)
-        return None
-    origin = now if now is not None else time.time()
-    if date is not None:
-        try:
-            sent = parsedate_to_datetime(date)
-        except (TypeError, ValueError, IndexError):
-            sent = None
-        if sent is not None and sent.tzinfo is not None:
-            origin = sent.timestamp()
-    return max(0.0, when.timestamp() - origin)
-
-
-def retry_after_of(headers: Mapping[str, str]) -> float | None:
-    """The ``Retry-After`` of a response's headers, in seconds (see :func:`parse_retry_after`)."""
-    return parse_retry_after(headers.get("retry-after"), date=headers.get("date"))

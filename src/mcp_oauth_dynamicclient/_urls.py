@@ -51,17 +51,31 @@ def require_secure_url(
     return parsed
 
 
+_BEARER_ORIGINS: set[str] = set()
+"""``http://`` origins already found to be loopback; bounded, since it is process-wide."""
+_BEARER_ORIGINS_MAX = 256
+
+
 def require_bearer_url(url: str) -> None:
     """Refuse to send a bearer token (RFC 6750 §5.3) to an http URL that is not loopback.
 
     On the hot path of every authenticated request, so an https URL is accepted from its
-    prefix alone (httpx parses it when sending) and only an http URL's host is looked at.
+    prefix alone (httpx parses it when sending) and an http URL's host is judged once per
+    origin: the text before the first ``/`` after ``http://`` holds the whole authority (it
+    ends at the first ``/``, ``?`` or ``#``), so equal texts name the same host.
     """
     if url.startswith("https://"):
         return
     if url.startswith("http://"):
+        end = url.find("/", 7)
+        origin = url if end < 0 else url[:end]
+        if origin in _BEARER_ORIGINS:
+            return
         host = urlsplit(url).hostname
         if host is not None and is_loopback(host):
+            if len(_BEARER_ORIGINS) >= _BEARER_ORIGINS_MAX:
+                _BEARER_ORIGINS.clear()
+            _BEARER_ORIGINS.add(origin)
             return
     raise ValidationError(
         f"a bearer token is only sent over https (or http on loopback), not to {url!r}"

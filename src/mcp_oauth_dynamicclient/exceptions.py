@@ -7,10 +7,12 @@ these, never in a bare ``KeyError``, ``TypeError`` or ``JSONDecodeError``::
     ├── ConfigurationError      the client was set up wrong (a bad URL, a missing setting)
     ├── ValidationError         a caller's input was refused before anything was sent
     ├── NetworkError            the request did not complete (connection refused, reset, timeout)
+    │   └── RateLimitExceeded   not sent: the client-side rate limit would make it wait too long
     ├── StorageError            the token storage failed (file unreadable, Redis unreachable)
     ├── DiscoveryError          server metadata could not be fetched or was refused (RFC 8414, 9728)
     ├── RegistrationError       the registration or client configuration endpoint (RFC 7591, 7592)
     ├── AuthorizationError      the authorization endpoint, its callback, device authorization
+    │   └── CodeExchangeError   the token endpoint refused a code (also a TokenError)
     └── TokenError              the token, revocation and introspection endpoints
 
 ``error_code`` is the wire ``error`` value of RFC 6749 §5.2 / RFC 7591 §3.2.2 (for example
@@ -23,19 +25,26 @@ put into them, and a URL is shown without its query string.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import httpx
 
 __all__ = [
     "AuthorizationError",
+    "CodeExchangeError",
     "ConfigurationError",
     "DiscoveryError",
     "NetworkError",
     "OAuth2Error",
+    "RateLimitExceeded",
     "RegistrationError",
     "StorageError",
     "TokenError",
     "ValidationError",
 ]
+
+
+E = TypeVar("E", bound="OAuth2Error")
 
 
 class OAuth2Error(Exception):
@@ -99,6 +108,14 @@ class NetworkError(OAuth2Error):
     """The HTTP request did not complete: no connection, a reset, or a timeout."""
 
 
+class RateLimitExceeded(NetworkError):
+    """A request was not sent: the client-side rate limit would delay it past ``max_wait``.
+
+    ``retry_after`` is the wait that was refused. It is final, never retried: retrying would
+    wait what the caller said not to wait (see ``RateLimit``).
+    """
+
+
 class StorageError(OAuth2Error):
     """The token storage failed: a file that is corrupt or not ours, Redis unreachable.
 
@@ -120,3 +137,29 @@ class AuthorizationError(OAuth2Error):
 
 class TokenError(OAuth2Error):
     """A token, revocation or introspection request failed."""
+
+
+class CodeExchangeError(AuthorizationError, TokenError):
+    """The token endpoint refused an authorization code (RFC 6749 §4.1.3, §5.2).
+
+    An ``AuthorizationError``, as the seed's ``exchange_code`` documents (``invalid_grant``:
+    the code expired or was used; start a new authorization), and a ``TokenError``, since the
+    token endpoint answered. Chained ``from`` the token endpoint's error.
+    """
+
+
+def same_failure(kind: type[E], error: OAuth2Error) -> E:
+    """``error`` as an exception of another class, with the same message and server fields.
+
+    For a call whose documented exception is not the endpoint's (the seed's ``exchange_code``
+    raises ``AuthorizationError`` for the token endpoint's refusal); raise it ``from error``.
+    """
+    return kind(
+        error.message,
+        error_code=error.error_code,
+        error_description=error.error_description,
+        error_uri=error.error_uri,
+        status_code=error.status_code,
+        response=error.response,
+        retry_after=error.retry_after,
+    )

@@ -16,23 +16,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from .._concurrency import AsyncLock
+from .._keys import client_id_of
 from .._logging import TOKENS, emit, tokens_logger
 from .._models import TokenResponse
+from .._public import public
 from ..exceptions import ConfigurationError, TokenError, ValidationError
 from .storage import MemoryStorage, TokenStorage
 
-__all__ = ["TokenManager"]
-
-Refresher = Callable[[TokenResponse], Awaitable[TokenResponse]]
+__all__ = ["Refresher", "TokenManager"]
 
 
-def client_id_of(key: str) -> str | None:
-    """The client id in an ``OAuth2Client`` token key (``token:<issuer>:<client_id>``)."""
-    return key.rsplit(":", 1)[-1] if key.startswith("token:") else None
+class Refresher(Protocol):
+    """What a ``TokenManager`` needs to refresh: the refresh grant, storing nothing.
+
+    ``OAuth2Client`` is one; so is any object with this method.
+    """
+
+    async def refresh_grant(self, token: TokenResponse) -> TokenResponse:
+        """A new token for ``token``'s refresh token (RFC 6749 §6), or ``TokenError``."""
+        ...
 
 
 def _open_storage(storage_type: str, config: Mapping[str, Any]) -> TokenStorage:
@@ -52,13 +58,15 @@ def _open_storage(storage_type: str, config: Mapping[str, Any]) -> TokenStorage:
     )
 
 
+@public("mcp_oauth_dynamicclient")
 class TokenManager:
     """Stores tokens by key and hands out valid ones, refreshing them when they expire.
 
     Give it a ``storage`` (or the seed's ``storage_type="file"|"redis"|"memory"`` with
-    ``storage_config``) and, to refresh, a ``refresher`` (``OAuth2Client`` passes its own; a
-    standalone manager takes ``client=``). ``skew`` seconds before ``expires_at`` a token
-    counts as expired, so it is refreshed before the server would refuse it.
+    ``storage_config``) and, to refresh, a ``client`` that does the refresh grant (an
+    ``OAuth2Client``, or any ``Refresher``; a client's own manager is ``client.tokens``).
+    ``skew`` seconds before ``expires_at`` a token counts as expired, so it is refreshed before
+    the server would refuse it.
     """
 
     def __init__(
@@ -67,8 +75,7 @@ class TokenManager:
         *,
         storage_type: str | None = None,
         storage_config: Mapping[str, Any] | None = None,
-        client: Any = None,
-        refresher: Refresher | None = None,
+        client: Refresher | None = None,
         skew: float = 60.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -81,11 +88,7 @@ class TokenManager:
         self.storage = storage
         self.skew = skew
         self._clock = clock if clock is not None else time.time
-        self._refresher = (
-            refresher
-            if refresher is not None
-            else (client._refresh_grant if client is not None else None)
-        )
+        self._client = client
         self._cache: dict[str, TokenResponse] = {}
         self._locks: dict[str, AsyncLock] = {}
 
@@ -176,7 +179,7 @@ class TokenManager:
         return not force or current.access_token != stale.access_token
 
     async def _refresh(self, key: str, stale: TokenResponse, *, force: bool) -> TokenResponse:
-        if self._refresher is None:
+        if self._client is None:
             raise ConfigurationError(
                 "this TokenManager cannot refresh: build it with client=OAuth2Client(...)"
             )
@@ -196,7 +199,7 @@ class TokenManager:
                         error_code="invalid_grant",
                     )
                 try:
-                    fresh = await self._refresher(base)
+                    fresh = await self._client.refresh_grant(base)
                 except TokenError as exc:
                     if exc.error_code == "invalid_grant":
                         await self.delete_token(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mcp_oauth_dynamicclient._lazy import lazy_getattr
+from mcp_oauth_dynamicclient.runtime import lazy_getattr
 
 from .converter import converter
 

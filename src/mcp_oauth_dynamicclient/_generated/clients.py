@@ -1,20 +1,24 @@
 # Generated from spec/openapi.yaml by mcp-oauth-dynamicclient codegen. Do not edit.
 """Endpoint clients: the same methods, blocking and asyncio.
 
-Both classes are emitted from one macro; each method builds its request and parses its response
-with ``operations.py`` and only sends here.
+Both classes are emitted from one macro. Each method hands its operation to the client's sender:
+how to build the request and parse the response (``operations.py``), and whether it may be
+resent (the spec's ``x-idempotent``).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 
-from mcp_oauth_dynamicclient import _wire
-from mcp_oauth_dynamicclient._wire import ClientAuth
+from mcp_oauth_dynamicclient import runtime
+from mcp_oauth_dynamicclient.runtime import ClientAuth
 
 from . import operations
 from .models import (
     AuthorizationServerMetadata,
+    ClientCredentialsTokenRequest,
     ClientInformationResponse,
     ClientMetadata,
     ClientUpdateRequest,
@@ -35,15 +39,23 @@ class EndpointClient:
 
     Generated for MCP OAuth 2.1 client wire contract.
 
-    Each method takes the endpoint's full URL (from discovery or registration), sends one
-    request with the injected ``httpx.Client`` and returns the parsed model. An error
-    status or a malformed body raises the operation's exception from
+    Each method takes the endpoint's full URL (from discovery or registration) and returns the
+    parsed model. It hands the operation to ``sender`` (a ``runtime.SenderProtocol``) with
+    the spec's word on whether the request may be resent (``x-idempotent``); the default sends
+    once, and the library's ``SyncSender`` adds retries, a rate limit, metrics and
+    logs. An error status or a malformed body raises the operation's exception from
     ``mcp_oauth_dynamicclient.exceptions``; a transport failure raises ``NetworkError``. The
     ``httpx.Client`` belongs to the caller and is never closed here.
     """
 
-    def __init__(self, http_client: httpx.Client) -> None:
+    def __init__(
+        self,
+        http_client: httpx.Client,
+        *,
+        sender: runtime.SenderProtocol | None = None,
+    ) -> None:
         self.http_client = http_client
+        self.sender = sender if sender is not None else runtime.DirectSender()
 
     def get_authorization_server_metadata(self, url: str) -> AuthorizationServerMetadata:
         """Fetch authorization server metadata (RFC 8414 §3; OpenID Connect Discovery §4).
@@ -52,10 +64,13 @@ class EndpointClient:
             DiscoveryError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_get_authorization_server_metadata(url)
-        with _wire.send_errors("get_authorization_server_metadata", request):
-            response = self.http_client.send(request)
-        return operations.parse_get_authorization_server_metadata(response)
+        return self.sender.send(
+            self.http_client,
+            "get_authorization_server_metadata",
+            partial(operations.build_get_authorization_server_metadata, url),
+            operations.parse_get_authorization_server_metadata,
+            idempotent=True,
+        )
 
     def get_protected_resource_metadata(self, url: str) -> ProtectedResourceMetadata:
         """Fetch protected resource metadata (RFC 9728 §3).
@@ -64,10 +79,13 @@ class EndpointClient:
             DiscoveryError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_get_protected_resource_metadata(url)
-        with _wire.send_errors("get_protected_resource_metadata", request):
-            response = self.http_client.send(request)
-        return operations.parse_get_protected_resource_metadata(response)
+        return self.sender.send(
+            self.http_client,
+            "get_protected_resource_metadata",
+            partial(operations.build_get_protected_resource_metadata, url),
+            operations.parse_get_protected_resource_metadata,
+            idempotent=True,
+        )
 
     def get_jwks(self, url: str) -> JsonWebKeySet:
         """Fetch the JSON Web Key Set named by `jwks_uri` (RFC 8414 §2, RFC 7517 §5).
@@ -76,10 +94,13 @@ class EndpointClient:
             DiscoveryError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_get_jwks(url)
-        with _wire.send_errors("get_jwks", request):
-            response = self.http_client.send(request)
-        return operations.parse_get_jwks(response)
+        return self.sender.send(
+            self.http_client,
+            "get_jwks",
+            partial(operations.build_get_jwks, url),
+            operations.parse_get_jwks,
+            idempotent=True,
+        )
 
     def register_client(
         self, url: str, body: ClientMetadata, *, initial_access_token: str | None = None
@@ -90,12 +111,18 @@ class EndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_register_client(
-            url, body, initial_access_token=initial_access_token
+        return self.sender.send(
+            self.http_client,
+            "register_client",
+            partial(
+                operations.build_register_client,
+                url,
+                body,
+                initial_access_token=initial_access_token,
+            ),
+            operations.parse_register_client,
+            idempotent=False,
         )
-        with _wire.send_errors("register_client", request):
-            response = self.http_client.send(request)
-        return operations.parse_register_client(response)
 
     def read_client(self, url: str, *, registration_access_token: str) -> ClientInformationResponse:
         """Read the current client configuration (RFC 7592 §2.1).
@@ -104,12 +131,17 @@ class EndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_read_client(
-            url, registration_access_token=registration_access_token
+        return self.sender.send(
+            self.http_client,
+            "read_client",
+            partial(
+                operations.build_read_client,
+                url,
+                registration_access_token=registration_access_token,
+            ),
+            operations.parse_read_client,
+            idempotent=True,
         )
-        with _wire.send_errors("read_client", request):
-            response = self.http_client.send(request)
-        return operations.parse_read_client(response)
 
     def update_client(
         self, url: str, body: ClientUpdateRequest, *, registration_access_token: str
@@ -120,12 +152,18 @@ class EndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_update_client(
-            url, body, registration_access_token=registration_access_token
+        return self.sender.send(
+            self.http_client,
+            "update_client",
+            partial(
+                operations.build_update_client,
+                url,
+                body,
+                registration_access_token=registration_access_token,
+            ),
+            operations.parse_update_client,
+            idempotent=False,
         )
-        with _wire.send_errors("update_client", request):
-            response = self.http_client.send(request)
-        return operations.parse_update_client(response)
 
     def delete_client(self, url: str, *, registration_access_token: str) -> None:
         """Deprovision the client (RFC 7592 §2.3).
@@ -134,12 +172,17 @@ class EndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_delete_client(
-            url, registration_access_token=registration_access_token
+        self.sender.send(
+            self.http_client,
+            "delete_client",
+            partial(
+                operations.build_delete_client,
+                url,
+                registration_access_token=registration_access_token,
+            ),
+            operations.parse_delete_client,
+            idempotent=False,
         )
-        with _wire.send_errors("delete_client", request):
-            response = self.http_client.send(request)
-        operations.parse_delete_client(response)
 
     def request_token(
         self, url: str, body: TokenRequest, *, client_auth: ClientAuth
@@ -150,10 +193,13 @@ class EndpointClient:
             TokenError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_request_token(url, body, client_auth=client_auth)
-        with _wire.send_errors("request_token", request):
-            response = self.http_client.send(request)
-        return operations.parse_request_token(response)
+        return self.sender.send(
+            self.http_client,
+            "request_token",
+            partial(operations.build_request_token, url, body, client_auth=client_auth),
+            operations.parse_request_token,
+            idempotent=isinstance(body, (ClientCredentialsTokenRequest,)),
+        )
 
     def revoke_token(self, url: str, body: RevocationRequest, *, client_auth: ClientAuth) -> None:
         """Revoke a token (RFC 7009 §2.1).
@@ -162,10 +208,13 @@ class EndpointClient:
             TokenError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_revoke_token(url, body, client_auth=client_auth)
-        with _wire.send_errors("revoke_token", request):
-            response = self.http_client.send(request)
-        operations.parse_revoke_token(response)
+        self.sender.send(
+            self.http_client,
+            "revoke_token",
+            partial(operations.build_revoke_token, url, body, client_auth=client_auth),
+            operations.parse_revoke_token,
+            idempotent=True,
+        )
 
     def introspect_token(
         self, url: str, body: IntrospectionRequest, *, client_auth: ClientAuth
@@ -176,10 +225,13 @@ class EndpointClient:
             TokenError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_introspect_token(url, body, client_auth=client_auth)
-        with _wire.send_errors("introspect_token", request):
-            response = self.http_client.send(request)
-        return operations.parse_introspect_token(response)
+        return self.sender.send(
+            self.http_client,
+            "introspect_token",
+            partial(operations.build_introspect_token, url, body, client_auth=client_auth),
+            operations.parse_introspect_token,
+            idempotent=True,
+        )
 
     def request_device_authorization(
         self, url: str, body: DeviceAuthorizationRequest, *, client_auth: ClientAuth
@@ -190,10 +242,15 @@ class EndpointClient:
             AuthorizationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_request_device_authorization(url, body, client_auth=client_auth)
-        with _wire.send_errors("request_device_authorization", request):
-            response = self.http_client.send(request)
-        return operations.parse_request_device_authorization(response)
+        return self.sender.send(
+            self.http_client,
+            "request_device_authorization",
+            partial(
+                operations.build_request_device_authorization, url, body, client_auth=client_auth
+            ),
+            operations.parse_request_device_authorization,
+            idempotent=False,
+        )
 
 
 class AsyncEndpointClient:
@@ -201,15 +258,23 @@ class AsyncEndpointClient:
 
     Generated for MCP OAuth 2.1 client wire contract.
 
-    Each method takes the endpoint's full URL (from discovery or registration), sends one
-    request with the injected ``httpx.AsyncClient`` and returns the parsed model. An error
-    status or a malformed body raises the operation's exception from
+    Each method takes the endpoint's full URL (from discovery or registration) and returns the
+    parsed model. It hands the operation to ``sender`` (a ``runtime.AsyncSenderProtocol``) with
+    the spec's word on whether the request may be resent (``x-idempotent``); the default sends
+    once, and the library's ``AsyncSender`` adds retries, a rate limit, metrics and
+    logs. An error status or a malformed body raises the operation's exception from
     ``mcp_oauth_dynamicclient.exceptions``; a transport failure raises ``NetworkError``. The
     ``httpx.AsyncClient`` belongs to the caller and is never closed here.
     """
 
-    def __init__(self, http_client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        http_client: httpx.AsyncClient,
+        *,
+        sender: runtime.AsyncSenderProtocol | None = None,
+    ) -> None:
         self.http_client = http_client
+        self.sender = sender if sender is not None else runtime.AsyncDirectSender()
 
     async def get_authorization_server_metadata(self, url: str) -> AuthorizationServerMetadata:
         """Fetch authorization server metadata (RFC 8414 §3; OpenID Connect Discovery §4).
@@ -218,10 +283,13 @@ class AsyncEndpointClient:
             DiscoveryError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_get_authorization_server_metadata(url)
-        with _wire.send_errors("get_authorization_server_metadata", request):
-            response = await self.http_client.send(request)
-        return operations.parse_get_authorization_server_metadata(response)
+        return await self.sender.send(
+            self.http_client,
+            "get_authorization_server_metadata",
+            partial(operations.build_get_authorization_server_metadata, url),
+            operations.parse_get_authorization_server_metadata,
+            idempotent=True,
+        )
 
     async def get_protected_resource_metadata(self, url: str) -> ProtectedResourceMetadata:
         """Fetch protected resource metadata (RFC 9728 §3).
@@ -230,10 +298,13 @@ class AsyncEndpointClient:
             DiscoveryError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_get_protected_resource_metadata(url)
-        with _wire.send_errors("get_protected_resource_metadata", request):
-            response = await self.http_client.send(request)
-        return operations.parse_get_protected_resource_metadata(response)
+        return await self.sender.send(
+            self.http_client,
+            "get_protected_resource_metadata",
+            partial(operations.build_get_protected_resource_metadata, url),
+            operations.parse_get_protected_resource_metadata,
+            idempotent=True,
+        )
 
     async def get_jwks(self, url: str) -> JsonWebKeySet:
         """Fetch the JSON Web Key Set named by `jwks_uri` (RFC 8414 §2, RFC 7517 §5).
@@ -242,10 +313,13 @@ class AsyncEndpointClient:
             DiscoveryError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_get_jwks(url)
-        with _wire.send_errors("get_jwks", request):
-            response = await self.http_client.send(request)
-        return operations.parse_get_jwks(response)
+        return await self.sender.send(
+            self.http_client,
+            "get_jwks",
+            partial(operations.build_get_jwks, url),
+            operations.parse_get_jwks,
+            idempotent=True,
+        )
 
     async def register_client(
         self, url: str, body: ClientMetadata, *, initial_access_token: str | None = None
@@ -256,12 +330,18 @@ class AsyncEndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_register_client(
-            url, body, initial_access_token=initial_access_token
+        return await self.sender.send(
+            self.http_client,
+            "register_client",
+            partial(
+                operations.build_register_client,
+                url,
+                body,
+                initial_access_token=initial_access_token,
+            ),
+            operations.parse_register_client,
+            idempotent=False,
         )
-        with _wire.send_errors("register_client", request):
-            response = await self.http_client.send(request)
-        return operations.parse_register_client(response)
 
     async def read_client(
         self, url: str, *, registration_access_token: str
@@ -272,12 +352,17 @@ class AsyncEndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_read_client(
-            url, registration_access_token=registration_access_token
+        return await self.sender.send(
+            self.http_client,
+            "read_client",
+            partial(
+                operations.build_read_client,
+                url,
+                registration_access_token=registration_access_token,
+            ),
+            operations.parse_read_client,
+            idempotent=True,
         )
-        with _wire.send_errors("read_client", request):
-            response = await self.http_client.send(request)
-        return operations.parse_read_client(response)
 
     async def update_client(
         self, url: str, body: ClientUpdateRequest, *, registration_access_token: str
@@ -288,12 +373,18 @@ class AsyncEndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_update_client(
-            url, body, registration_access_token=registration_access_token
+        return await self.sender.send(
+            self.http_client,
+            "update_client",
+            partial(
+                operations.build_update_client,
+                url,
+                body,
+                registration_access_token=registration_access_token,
+            ),
+            operations.parse_update_client,
+            idempotent=False,
         )
-        with _wire.send_errors("update_client", request):
-            response = await self.http_client.send(request)
-        return operations.parse_update_client(response)
 
     async def delete_client(self, url: str, *, registration_access_token: str) -> None:
         """Deprovision the client (RFC 7592 §2.3).
@@ -302,12 +393,17 @@ class AsyncEndpointClient:
             RegistrationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_delete_client(
-            url, registration_access_token=registration_access_token
+        await self.sender.send(
+            self.http_client,
+            "delete_client",
+            partial(
+                operations.build_delete_client,
+                url,
+                registration_access_token=registration_access_token,
+            ),
+            operations.parse_delete_client,
+            idempotent=False,
         )
-        with _wire.send_errors("delete_client", request):
-            response = await self.http_client.send(request)
-        operations.parse_delete_client(response)
 
     async def request_token(
         self, url: str, body: TokenRequest, *, client_auth: ClientAuth
@@ -318,10 +414,13 @@ class AsyncEndpointClient:
             TokenError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_request_token(url, body, client_auth=client_auth)
-        with _wire.send_errors("request_token", request):
-            response = await self.http_client.send(request)
-        return operations.parse_request_token(response)
+        return await self.sender.send(
+            self.http_client,
+            "request_token",
+            partial(operations.build_request_token, url, body, client_auth=client_auth),
+            operations.parse_request_token,
+            idempotent=isinstance(body, (ClientCredentialsTokenRequest,)),
+        )
 
     async def revoke_token(
         self, url: str, body: RevocationRequest, *, client_auth: ClientAuth
@@ -332,10 +431,13 @@ class AsyncEndpointClient:
             TokenError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_revoke_token(url, body, client_auth=client_auth)
-        with _wire.send_errors("revoke_token", request):
-            response = await self.http_client.send(request)
-        operations.parse_revoke_token(response)
+        await self.sender.send(
+            self.http_client,
+            "revoke_token",
+            partial(operations.build_revoke_token, url, body, client_auth=client_auth),
+            operations.parse_revoke_token,
+            idempotent=True,
+        )
 
     async def introspect_token(
         self, url: str, body: IntrospectionRequest, *, client_auth: ClientAuth
@@ -346,10 +448,13 @@ class AsyncEndpointClient:
             TokenError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_introspect_token(url, body, client_auth=client_auth)
-        with _wire.send_errors("introspect_token", request):
-            response = await self.http_client.send(request)
-        return operations.parse_introspect_token(response)
+        return await self.sender.send(
+            self.http_client,
+            "introspect_token",
+            partial(operations.build_introspect_token, url, body, client_auth=client_auth),
+            operations.parse_introspect_token,
+            idempotent=True,
+        )
 
     async def request_device_authorization(
         self, url: str, body: DeviceAuthorizationRequest, *, client_auth: ClientAuth
@@ -360,7 +465,12 @@ class AsyncEndpointClient:
             AuthorizationError: the server answered with an error or a malformed body.
             NetworkError: the request did not complete.
         """
-        request = operations.build_request_device_authorization(url, body, client_auth=client_auth)
-        with _wire.send_errors("request_device_authorization", request):
-            response = await self.http_client.send(request)
-        return operations.parse_request_device_authorization(response)
+        return await self.sender.send(
+            self.http_client,
+            "request_device_authorization",
+            partial(
+                operations.build_request_device_authorization, url, body, client_auth=client_auth
+            ),
+            operations.parse_request_device_authorization,
+            idempotent=False,
+        )

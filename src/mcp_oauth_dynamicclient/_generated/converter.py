@@ -5,6 +5,6 @@ It structures JSON strictly (a wrong type is an error naming the field), keeps u
 in each model's ``extra`` mapping and omits unset optional fields when unstructuring.
 """
 
-from mcp_oauth_dynamicclient import _wire
+from mcp_oauth_dynamicclient import runtime
 
-converter = _wire.make_converter()
+converter = runtime.make_converter()

@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from mcp_oauth_dynamicclient import _wire
+from mcp_oauth_dynamicclient import runtime
 
 
 @attrs.frozen(kw_only=True)
@@ -68,7 +68,7 @@ class AuthorizationServerMetadata:
     #: RFC 8414 §2.1 signed metadata JWT.
     signed_metadata: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -93,7 +93,7 @@ class ProtectedResourceMetadata:
     dpop_bound_access_tokens_required: bool | None = None
     signed_metadata: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -106,7 +106,7 @@ class JsonWebKey:
     alg: str | None = None
     kid: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -115,7 +115,7 @@ class JsonWebKeySet:
 
     keys: Sequence[JsonWebKey]
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -144,9 +144,9 @@ class ClientMetadata:
     software_id: str | None = None
     software_version: str | None = None
     #: RFC 7591 §2.3 software statement (a JWT).
-    software_statement: str | None = attrs.field(default=None, repr=_wire.redact)
+    software_statement: str | None = attrs.field(default=None, repr=runtime.redact)
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -175,21 +175,21 @@ class ClientInformationResponse:
     software_id: str | None = None
     software_version: str | None = None
     #: RFC 7591 §2.3 software statement (a JWT).
-    software_statement: str | None = attrs.field(default=None, repr=_wire.redact)
+    software_statement: str | None = attrs.field(default=None, repr=runtime.redact)
     #: RFC 7591 §3.2.1 client identifier.
     client_id: str
     #: RFC 7591 §3.2.1 client secret.
-    client_secret: str | None = attrs.field(default=None, repr=_wire.redact)
+    client_secret: str | None = attrs.field(default=None, repr=runtime.redact)
     #: Seconds since the epoch.
     client_id_issued_at: int | None = None
     #: Seconds since the epoch, 0 for never; REQUIRED when a secret is issued.
     client_secret_expires_at: int | None = None
     #: RFC 7592 §3 registration access token.
-    registration_access_token: str | None = attrs.field(default=None, repr=_wire.redact)
+    registration_access_token: str | None = attrs.field(default=None, repr=runtime.redact)
     #: RFC 7592 §3 client configuration endpoint.
     registration_client_uri: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -219,11 +219,11 @@ class ClientUpdateRequest:
     software_id: str | None = None
     software_version: str | None = None
     #: RFC 7591 §2.3 software statement (a JWT).
-    software_statement: str | None = attrs.field(default=None, repr=_wire.redact)
+    software_statement: str | None = attrs.field(default=None, repr=runtime.redact)
     client_id: str
-    client_secret: str | None = attrs.field(default=None, repr=_wire.redact)
+    client_secret: str | None = attrs.field(default=None, repr=runtime.redact)
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -235,7 +235,7 @@ class ClientRegistrationErrorResponse:
     error: str
     error_description: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -258,7 +258,7 @@ class AuthorizationRequest:
     #: OpenID Connect Core §3.1.2.1.
     nonce: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -266,11 +266,11 @@ class AuthorizationResponse:
     """Query parameters of a successful authorization response, RFC 6749 §4.1.2, with the RFC 9207
     §2 `iss` parameter."""
 
-    code: str = attrs.field(repr=_wire.redact)
+    code: str = attrs.field(repr=runtime.redact)
     state: str | None = None
     iss: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -283,7 +283,7 @@ class AuthorizationErrorResponse:
     state: str | None = None
     iss: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -292,13 +292,13 @@ class AuthorizationCodeTokenRequest:
     and RFC 8707 §2."""
 
     grant_type: Literal["authorization_code"] = "authorization_code"
-    code: str = attrs.field(repr=_wire.redact)
+    code: str = attrs.field(repr=runtime.redact)
     redirect_uri: str | None = None
     #: RFC 7636 §4.1 code verifier.
-    code_verifier: str = attrs.field(repr=_wire.redact)
+    code_verifier: str = attrs.field(repr=runtime.redact)
     resource: Sequence[str] | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -306,22 +306,23 @@ class RefreshTokenRequest:
     """Refresh request, RFC 6749 §6, with RFC 8707 §2 resource indicators."""
 
     grant_type: Literal["refresh_token"] = "refresh_token"
-    refresh_token: str = attrs.field(repr=_wire.redact)
+    refresh_token: str = attrs.field(repr=runtime.redact)
     scope: str | None = None
     resource: Sequence[str] | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
 class ClientCredentialsTokenRequest:
-    """Access token request for the client credentials grant, RFC 6749 §4.4.2."""
+    """Access token request for the client credentials grant, RFC 6749 §4.4.2. Safe to resend: a
+    second token for the client itself harms nothing."""
 
     grant_type: Literal["client_credentials"] = "client_credentials"
     scope: str | None = None
     resource: Sequence[str] | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -331,27 +332,27 @@ class DeviceCodeTokenRequest:
     grant_type: Literal["urn:ietf:params:oauth:grant-type:device_code"] = (
         "urn:ietf:params:oauth:grant-type:device_code"
     )
-    device_code: str = attrs.field(repr=_wire.redact)
+    device_code: str = attrs.field(repr=runtime.redact)
     resource: Sequence[str] | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
 class TokenResponse:
     """Successful access token response, RFC 6749 §5.1 (with the OpenID Connect `id_token`)."""
 
-    access_token: str = attrs.field(repr=_wire.redact)
+    access_token: str = attrs.field(repr=runtime.redact)
     #: Usually Bearer (RFC 6750); compared case-insensitively.
     token_type: str
     #: Lifetime in seconds from the response.
     expires_in: int | None = None
-    refresh_token: str | None = attrs.field(default=None, repr=_wire.redact)
+    refresh_token: str | None = attrs.field(default=None, repr=runtime.redact)
     scope: str | None = None
     #: OpenID Connect Core §3.1.3.3 ID Token.
-    id_token: str | None = attrs.field(default=None, repr=_wire.redact)
+    id_token: str | None = attrs.field(default=None, repr=runtime.redact)
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -363,28 +364,28 @@ class OAuthErrorResponse:
     error_description: str | None = None
     error_uri: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
 class RevocationRequest:
     """Revocation request, RFC 7009 §2.1."""
 
-    token: str = attrs.field(repr=_wire.redact)
+    token: str = attrs.field(repr=runtime.redact)
     #: access_token or refresh_token (RFC 7009 §2.1).
     token_type_hint: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
 class IntrospectionRequest:
     """Introspection request, RFC 7662 §2.1."""
 
-    token: str = attrs.field(repr=_wire.redact)
+    token: str = attrs.field(repr=runtime.redact)
     token_type_hint: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -405,7 +406,7 @@ class IntrospectionResponse:
     iss: str | None = None
     jti: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
@@ -415,14 +416,14 @@ class DeviceAuthorizationRequest:
     scope: str | None = None
     resource: Sequence[str] | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 @attrs.frozen(kw_only=True)
 class DeviceAuthorizationResponse:
     """Device authorization response, RFC 8628 §3.2."""
 
-    device_code: str = attrs.field(repr=_wire.redact)
+    device_code: str = attrs.field(repr=runtime.redact)
     user_code: str
     verification_uri: str
     verification_uri_complete: str | None = None
@@ -430,7 +431,7 @@ class DeviceAuthorizationResponse:
     #: Minimum seconds between polls; 5 when absent (RFC 8628 §3.2).
     interval: int | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=_wire.redact_mapping)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
 
 TokenRequest: TypeAlias = (

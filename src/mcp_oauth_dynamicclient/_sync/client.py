@@ -5,27 +5,33 @@ Discovery (RFC 8414), registration (RFC 7591) and its management (RFC 7592), aut
 code with PKCE (RFC 7636, RFC 9207), refresh (RFC 6749 §6), revocation (RFC 7009),
 introspection (RFC 7662), client credentials (RFC 6749 §4.4), the device flow (RFC 8628) and
 authenticated requests (RFC 6750). The blocking ``SyncOAuth2Client`` is generated from this file.
+
+Every request to the authorization server is a method of the generated ``EndpointClient``,
+sent through the client's ``SyncSender`` (retries, rate limit, metrics, logs); this module
+says what to ask and keeps what comes back. The rules that do not live beside it: the
+storage keys (``_keys``), what to register and when a registration fits (``_registration``),
+client authentication (``_client_auth``), PKCE and the callback (``_pkce``, ``_authorization``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
+from .. import _registration
 from .._authorization import parse_callback
-from .._client_auth import ClientSecretBasic, ClientSecretPost, NoClientAuth
+from .._client_auth import client_auth_for
 from .._concurrency import sync_sleep
-from .._config import OAuth2Config, config_from
+from .._config import OAuth2Config, OAuth2Settings, config_from
 from .._discovery import check_metadata, discovery_urls
+from .._keys import pending_key, registration_key, token_key
 from .._logging import CLIENT, client_logger, emit
 from .._models import (
     ClientRegistration,
@@ -34,7 +40,9 @@ from .._models import (
     TokenResponse,
     dump,
     load,
+    token_value,
 )
+from .._observe import record_resource_request
 from .._pkce import (
     code_challenge,
     make_code_verifier,
@@ -42,21 +50,24 @@ from .._pkce import (
     make_state,
     same_secret,
 )
+from .._public import public
 from .._ratelimit import RateLimit
 from .._retry import RetryConfig
 from .._urls import require_bearer_url, require_secure_url, same_issuer
-from .._wire import ClientAuth, safe_url, send_errors
 from ..exceptions import (
     AuthorizationError,
+    CodeExchangeError,
     ConfigurationError,
     DiscoveryError,
     OAuth2Error,
     RegistrationError,
     TokenError,
     ValidationError,
+    same_failure,
 )
 from ..metrics import MetricsSink
-from .sender import SyncSender, error_key
+from ..runtime import ClientAuth, safe_url, send_errors
+from .sender import SyncSender
 from .storage import SyncMemoryStorage, SyncTokenStorage
 from .token_manager import SyncTokenManager
 
@@ -69,29 +80,9 @@ PENDING_LIFETIME = 600
 _RESERVED_PARAMS = frozenset(
     {"response_type", "client_id", "code_challenge", "code_challenge_method", "state", "nonce"}
 )
-_NOT_UPDATABLE = frozenset(
-    {
-        "registration_access_token",
-        "registration_client_uri",
-        "client_secret_expires_at",
-        "client_id_issued_at",
-    }
-)
 
 
-def _as_error(kind: type[OAuth2Error], exc: OAuth2Error) -> OAuth2Error:
-    """The same failure as another class of the hierarchy (the seed's exchange_code contract)."""
-    return kind(
-        exc.message,
-        error_code=exc.error_code,
-        error_description=exc.error_description,
-        error_uri=exc.error_uri,
-        status_code=exc.status_code,
-        response=exc.response,
-        retry_after=exc.retry_after,
-    )
-
-
+@public("mcp_oauth_dynamicclient")
 class SyncOAuth2Client:
     """An OAuth 2.1 client of one authorization server.
 
@@ -122,7 +113,7 @@ class SyncOAuth2Client:
         retry_config: RetryConfig | None = None,
         rate_limit: RateLimit | None = None,
         metrics_collector: MetricsSink | None = None,
-        **settings: Any,
+        **settings: Unpack[OAuth2Settings],
     ) -> None:
         self.config = config_from(auth_server, config, settings)
         self.storage = storage if storage is not None else SyncMemoryStorage()
@@ -130,29 +121,18 @@ class SyncOAuth2Client:
         self._http = (
             http_client if http_client is not None else httpx.Client(timeout=self.config.timeout)
         )
-        if retry_config is not None and not isinstance(retry_config, RetryConfig):
-            raise ConfigurationError("retry_config: expected a RetryConfig")
-        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
-            raise ConfigurationError("rate_limit: expected a RateLimit")
-        if metrics_collector is not None and not isinstance(metrics_collector, MetricsSink):
-            raise ConfigurationError(
-                "metrics_collector: expected a MetricsCollector (or an object with "
-                "record_request, count and record_error)"
-            )
-        self._metrics = metrics_collector
         self._sender = SyncSender(
-            self._http, retry=retry_config, rate_limit=rate_limit, metrics=metrics_collector
+            retry_config=retry_config, rate_limit=rate_limit, metrics_collector=metrics_collector
         )
+        self._metrics = metrics_collector
+        self._endpoints_client: gen.EndpointClient | None = None
         self._clock = clock if clock is not None else time.time
         self._metadata: gen.AuthorizationServerMetadata | None = None
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
         self.tokens = SyncTokenManager(
-            self.storage,
-            refresher=self._refresh_grant,
-            skew=self.config.clock_skew,
-            clock=self._clock,
+            self.storage, client=self, skew=self.config.clock_skew, clock=self._clock
         )
 
     def __repr__(self) -> str:
@@ -207,6 +187,14 @@ class SyncOAuth2Client:
         if self._owns_http:
             self._http.close()
 
+    @property
+    def _endpoints(self) -> gen.EndpointClient:
+        """The generated endpoint client every request to the server goes through; made on
+        first use, since it loads the generated models."""
+        if self._endpoints_client is None:
+            self._endpoints_client = gen.EndpointClient(self._http, sender=self._sender)
+        return self._endpoints_client
+
     # ------------------------------------------------------------------------- discovery
 
     def discover(self) -> gen.AuthorizationServerMetadata:
@@ -216,12 +204,7 @@ class SyncOAuth2Client:
         tried = []
         for url in discovery_urls(self.config.issuer):
             try:
-                metadata = self._sender.send(
-                    "get_authorization_server_metadata",
-                    partial(gen.operations.build_get_authorization_server_metadata, url),
-                    gen.operations.parse_get_authorization_server_metadata,
-                    idempotent=True,
-                )
+                metadata = self._endpoints.get_authorization_server_metadata(url)
             except DiscoveryError as exc:
                 if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
                     raise  # the server is there but unwell or busy: not "no metadata here"
@@ -250,74 +233,18 @@ class SyncOAuth2Client:
 
     @property
     def _registration_key(self) -> str:
-        return f"registration:{self.config.issuer}"
+        return registration_key(self.config.issuer)
 
     def _token_key(self, client_id: str) -> str:
-        return f"token:{self.config.issuer}:{client_id}"
-
-    def _pending_key(self, state: str) -> str:
-        digest = hashlib.sha256(state.encode()).hexdigest()
-        return f"pending:{self.config.issuer}:{digest}"
-
-    def _usable(self, registration: ClientRegistration) -> bool:
-        """Whether a stored registration still fits the config and has not expired."""
-        now = self._clock()
-        config = self.config
-        lifetime = config.client_lifetime
-        return (
-            same_issuer(registration.issuer, config.issuer)
-            and not registration.secret_expired(now=now, skew=config.clock_skew)
-            and not (lifetime and now - registration.registered_at > lifetime)
-            and registration.token_endpoint_auth_method == config.token_endpoint_auth_method
-            and set(config.redirect_uris) <= set(registration.redirect_uris)
-        )
-
-    def _client_metadata(self, metadata: gen.AuthorizationServerMetadata) -> gen.ClientMetadata:
-        config = self.config
-        grants = config.wanted_grant_types(metadata.grant_types_supported)
-        return gen.ClientMetadata(
-            redirect_uris=list(config.redirect_uris) or None,
-            token_endpoint_auth_method=config.token_endpoint_auth_method,
-            grant_types=grants,
-            response_types=["code"] if "authorization_code" in grants else [],
-            client_name=config.client_name,
-            client_uri=config.client_uri,
-            logo_uri=config.logo_uri,
-            scope=config.scope,
-            contacts=list(config.contacts) or None,
-            tos_uri=config.tos_uri,
-            policy_uri=config.policy_uri,
-            jwks_uri=config.jwks_uri,
-            jwks=None if config.jwks is None else load(config.jwks, gen.JsonWebKeySet, "jwks"),
-            software_id=config.software_id,
-            software_version=config.software_version,
-            software_statement=config.software_statement,
-        )
+        return token_key(self.config.issuer, client_id)
 
     def _save_registration(
         self, info: gen.ClientInformationResponse, previous: ClientRegistration | None = None
     ) -> ClientRegistration:
-        """Keep a registration from a client information response (RFC 7591 §3.2.1, 7592 §3).
-
-        A field the response leaves out keeps its previous value: a server that does not
-        rotate the registration access token on an update still accepts the old one.
-        """
-        payload = {**(previous.metadata if previous else {}), **gen.converter.unstructure(info)}
-        registration = ClientRegistration.from_information(
-            gen.converter.structure(payload, gen.ClientInformationResponse),
-            issuer=self.config.issuer,
-            registered_at=previous.registered_at if previous else self._clock(),
-            payload=payload,
+        """Keep the registration a client information response describes (RFC 7591 §3.2.1)."""
+        registration = _registration.from_response(
+            info, issuer=self.config.issuer, now=self._clock(), previous=previous
         )
-        if (
-            registration.token_endpoint_auth_method
-            in ("client_secret_basic", "client_secret_post", "client_secret_jwt")
-            and not registration.client_secret
-        ):
-            raise RegistrationError(
-                f"the server registered a {registration.token_endpoint_auth_method} client "
-                "without a client_secret"
-            )
         self.storage.store_token(self._registration_key, registration.to_dict())
         self._registration = registration
         return registration
@@ -332,19 +259,10 @@ class SyncOAuth2Client:
         config = self.config
         if config.client_id is not None:
             if self._registration is None:
-                self._registration = ClientRegistration(
-                    client_id=config.client_id,
-                    client_secret=config.client_secret,
-                    redirect_uris=config.redirect_uris,
-                    scope=config.scope,
-                    token_endpoint_auth_method=config.token_endpoint_auth_method,
-                    client_name=config.client_name,
-                    issuer=config.issuer,
-                    registered_at=self._clock(),
-                )
+                self._registration = _registration.pre_registered(config, now=self._clock())
             return self._registration
         if not force:
-            if self._registration is not None and self._usable(self._registration):
+            if self._registration is not None and self._fits(self._registration):
                 return self._registration
             stored = self.storage.retrieve_token(self._registration_key)
             if stored:
@@ -355,21 +273,13 @@ class SyncOAuth2Client:
                         f"the stored registration under {self._registration_key!r} is "
                         f"unreadable ({exc}); delete it to register again"
                     ) from None
-                if self._usable(registration):
+                if self._fits(registration):
                     self._registration = registration
                     return registration
         url = self._endpoint("registration_endpoint", RegistrationError)
-        body = self._client_metadata(self.discover())
-        info = self._sender.send(
-            "register_client",
-            partial(
-                gen.operations.build_register_client,
-                url,
-                body,
-                initial_access_token=config.initial_access_token,
-            ),
-            gen.operations.parse_register_client,
-            idempotent=False,  # a second POST would register a second client
+        body = _registration.client_metadata(config, self.discover())
+        info = self._endpoints.register_client(
+            url, body, initial_access_token=config.initial_access_token
         )
         registration = self._save_registration(info)
         self._count("registrations")
@@ -380,6 +290,9 @@ class SyncOAuth2Client:
             token_endpoint_auth_method=registration.token_endpoint_auth_method,
         )
         return registration
+
+    def _fits(self, registration: ClientRegistration) -> bool:
+        return _registration.fits(registration, self.config, now=self._clock())
 
     def _managed(self, client_id: str | None) -> tuple[ClientRegistration, str, str]:
         """The registration, its configuration endpoint and token (RFC 7592 §3)."""
@@ -435,12 +348,7 @@ class SyncOAuth2Client:
         """The client's current registration as the server holds it (RFC 7592 §2.1)."""
 
         def read(_: ClientRegistration, uri: str, token: str) -> gen.ClientInformationResponse:
-            return self._sender.send(
-                "read_client",
-                partial(gen.operations.build_read_client, uri, registration_access_token=token),
-                gen.operations.parse_read_client,
-                idempotent=True,
-            )
+            return self._endpoints.read_client(uri, registration_access_token=token)
 
         registration, info = self._manage(client_id, read)
         saved = self._save_registration(info, registration)
@@ -453,28 +361,13 @@ class SyncOAuth2Client:
         ``updates`` merged in; a field set to ``None`` is removed. A new registration access
         token or client secret in the response replaces the stored one.
         """
-        refused = sorted((_NOT_UPDATABLE | {"client_id", "client_secret"}) & updates.keys())
-        if refused:
-            raise ValidationError(f"update_client: {', '.join(refused)} cannot be updated")
+        _registration.check_updates(updates)
 
         def replace(
             current: ClientRegistration, uri: str, token: str
         ) -> gen.ClientInformationResponse:
-            merged = {k: v for k, v in current.metadata.items() if k not in _NOT_UPDATABLE}
-            merged.update(updates)
-            merged = {k: v for k, v in merged.items() if v is not None}
-            merged["client_id"] = current.client_id
-            if current.client_secret:
-                merged["client_secret"] = current.client_secret
-            body = load(merged, gen.ClientUpdateRequest, "update_client metadata")
-            return self._sender.send(
-                "update_client",
-                partial(
-                    gen.operations.build_update_client, uri, body, registration_access_token=token
-                ),
-                gen.operations.parse_update_client,
-                idempotent=False,  # the server may rotate the registration access token
-            )
+            body = _registration.update_body(current, updates)
+            return self._endpoints.update_client(uri, body, registration_access_token=token)
 
         registration, info = self._manage(client_id, replace)
         saved = self._save_registration(info, registration)
@@ -485,12 +378,7 @@ class SyncOAuth2Client:
         """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
 
         def delete(_: ClientRegistration, uri: str, token: str) -> None:
-            self._sender.send(
-                "delete_client",
-                partial(gen.operations.build_delete_client, uri, registration_access_token=token),
-                gen.operations.parse_delete_client,
-                idempotent=False,  # a resent DELETE of a deleted client is refused with 401
-            )
+            self._endpoints.delete_client(uri, registration_access_token=token)
 
         registration, _ = self._manage(client_id, delete)
         self._forget_token(registration)
@@ -502,49 +390,14 @@ class SyncOAuth2Client:
     # ----------------------------------------------------------------------------- tokens
 
     def _client_auth(self, registration: ClientRegistration) -> ClientAuth:
-        """Token endpoint authentication for the registered method (RFC 6749 §2.3)."""
-        method, client_id = registration.token_endpoint_auth_method, registration.client_id
-        secret = registration.client_secret
-        if method == "none":
-            return NoClientAuth(client_id)
-        if method == "private_key_jwt":
-            from .._client_auth_jwt import PrivateKeyJwt
-
-            assert self.config.private_key is not None  # checked by OAuth2Config
-            return PrivateKeyJwt(
-                client_id,
-                self.config.private_key,
-                algorithm=self.config.client_assertion_algorithm,
-                key_id=self.config.private_key_id,
-                audience=self.config.issuer,
-            )
-        if secret is None:
-            raise ConfigurationError(f"client_secret: required for {method}")
-        if method == "client_secret_post":
-            return ClientSecretPost(client_id, secret)
-        if method == "client_secret_jwt":
-            from .._client_auth_jwt import ClientSecretJwt
-
-            return ClientSecretJwt(client_id, secret, audience=self.config.issuer)
-        return ClientSecretBasic(client_id, secret)
+        return client_auth_for(registration, self.config)
 
     def _token_request(
         self, body: gen.TokenRequest, registration: ClientRegistration
     ) -> gen.TokenResponse:
         url = self._endpoint("token_endpoint", TokenError)
-        response = self._sender.send(
-            "request_token",
-            partial(
-                gen.operations.build_request_token,
-                url,
-                body,
-                client_auth=self._client_auth(registration),
-            ),
-            gen.operations.parse_request_token,
-            # A code is used once and a refresh token may rotate (RFC 6749 §4.1.2, §6); a
-            # device-code poll keeps its own interval (RFC 8628 §3.5). Client credentials may
-            # be asked for again.
-            idempotent=isinstance(body, gen.ClientCredentialsTokenRequest),
+        response = self._endpoints.request_token(
+            url, body, client_auth=self._client_auth(registration)
         )
         if response.token_type.lower() != "bearer":
             raise TokenError(
@@ -628,7 +481,7 @@ class SyncOAuth2Client:
             nonce=pending.nonce,
             extra=params,
         )
-        self.storage.store_token(self._pending_key(state), dump(pending))
+        self.storage.store_token(pending_key(self.config.issuer, state), dump(pending))
         self._last_state = state
         self._event(
             "authorization_request",
@@ -642,7 +495,7 @@ class SyncOAuth2Client:
 
     def _take_pending(self, state: str) -> PendingAuthorization:
         """The pending authorization for ``state``, removed so it is used once."""
-        key = self._pending_key(state)
+        key = pending_key(self.config.issuer, state)
         stored = self.storage.retrieve_token(key)
         if not stored:
             raise AuthorizationError(
@@ -722,7 +575,7 @@ class SyncOAuth2Client:
         try:
             wire = self._token_request(body, registration)
         except TokenError as exc:
-            raise _as_error(AuthorizationError, exc) from None
+            raise same_failure(CodeExchangeError, exc) from exc
         token = TokenResponse.from_wire(wire, now=self._clock())
         if token.id_token is not None:
             self._validate_id_token(token.id_token, registration, pending.nonce)
@@ -730,14 +583,8 @@ class SyncOAuth2Client:
         self._got_token(registration, kept, "authorization_code")
         return kept
 
-    def _jwks(self) -> Any:
-        url = self._endpoint("jwks_uri", DiscoveryError)
-        return self._sender.send(
-            "get_jwks",
-            partial(gen.operations.build_get_jwks, url),
-            gen.operations.parse_get_jwks,
-            idempotent=True,
-        )
+    def _jwks(self) -> gen.JsonWebKeySet:
+        return self._endpoints.get_jwks(self._endpoint("jwks_uri", DiscoveryError))
 
     def _validate_id_token(
         self,
@@ -762,23 +609,35 @@ class SyncOAuth2Client:
             require_nonce=require_nonce,
         )
 
-    def _refresh_grant(self, token: TokenResponse) -> TokenResponse:
+    def refresh_grant(self, token: TokenResponse) -> TokenResponse:
         """Exchange ``token``'s refresh token for a new token (RFC 6749 §6); stores nothing.
+
+        ``SyncTokenManager`` calls it (the ``SyncRefresher`` protocol). Applications call
+        ``refresh_token``, which keeps the result, or let ``authenticated_request`` refresh.
+
+        Raises:
+            TokenError: ``token`` has no refresh token, or the server refused it.
+        """
+        if not token.refresh_token:
+            raise TokenError("the token has no refresh token; authorize again")
+        return self._refresh_with(token.refresh_token, token)
+
+    def _refresh_with(self, refresh_token: str, previous: TokenResponse | None) -> TokenResponse:
+        """The refresh grant with ``refresh_token``, the one of ``previous`` when known.
 
         A refresh token the server did not replace is kept; an ID Token that comes back is
         validated against the first one's nonce (OpenID Connect Core §12.2).
         """
         from .. import _jwt  # ID tokens and JWTs only: not loaded at import
 
-        assert token.refresh_token is not None
         registration = self.register()
-        body = gen.RefreshTokenRequest(
-            refresh_token=token.refresh_token, resource=self._resources()
-        )
+        body = gen.RefreshTokenRequest(refresh_token=refresh_token, resource=self._resources())
         wire = self._token_request(body, registration)
-        fresh = TokenResponse.from_wire(wire, now=self._clock(), previous=token)
+        fresh = TokenResponse.from_wire(
+            wire, now=self._clock(), previous=previous, refresh_token=refresh_token
+        )
         if fresh.id_token is not None:
-            earlier = _jwt.peek_claims(token.id_token) if token.id_token else {}
+            earlier = _jwt.peek_claims(previous.id_token) if previous and previous.id_token else {}
             nonce = earlier.get("nonce")
             self._validate_id_token(
                 fresh.id_token,
@@ -802,7 +661,7 @@ class SyncOAuth2Client:
             if stored is None or not stored.refresh_token:
                 raise TokenError("there is no refresh token to use; authorize again")
             return self.tokens.refresh_token(key, stored)
-        fresh = self._refresh_grant(TokenResponse(access_token="", refresh_token=refresh_token))
+        fresh = self._refresh_with(refresh_token, None)
         kept = self.tokens.store_token(key, fresh)
         self._event(
             "token_refresh",
@@ -841,34 +700,15 @@ class SyncOAuth2Client:
         self._got_token(registration, kept, "client_credentials")
         return kept
 
-    @staticmethod
-    def _token_value(token: str | TokenResponse, token_type: str) -> str:
-        if isinstance(token, str):
-            return token
-        value = token.refresh_token if token_type == "refresh_token" else token.access_token
-        if not value:
-            raise ValidationError(f"the token has no {token_type}")
-        return value
-
     def revoke_token(self, token: str | TokenResponse, token_type: str = "access_token") -> bool:
         """Revoke a token (RFC 7009 §2.1); a stored token it belongs to is forgotten."""
         if token_type not in ("access_token", "refresh_token"):
             raise ValidationError("token_type: expected 'access_token' or 'refresh_token'")
-        value = self._token_value(token, token_type)
+        value = token_value(token, token_type)
         url = self._endpoint("revocation_endpoint", TokenError)
         registration = self.register()
         body = gen.RevocationRequest(token=value, token_type_hint=token_type)
-        self._sender.send(
-            "revoke_token",
-            partial(
-                gen.operations.build_revoke_token,
-                url,
-                body,
-                client_auth=self._client_auth(registration),
-            ),
-            gen.operations.parse_revoke_token,
-            idempotent=True,  # revoking a revoked token succeeds (RFC 7009 §2.2)
-        )
+        self._endpoints.revoke_token(url, body, client_auth=self._client_auth(registration))
         self._count("token_revocations")
         self._event(
             "token_revoked",
@@ -885,17 +725,9 @@ class SyncOAuth2Client:
         """What the server says of a token (RFC 7662 §2.2): ``active``, ``scope``, ``exp``…"""
         url = self._endpoint("introspection_endpoint", TokenError)
         registration = self.register()
-        body = gen.IntrospectionRequest(token=self._token_value(token, "access_token"))
-        result = self._sender.send(
-            "introspect_token",
-            partial(
-                gen.operations.build_introspect_token,
-                url,
-                body,
-                client_auth=self._client_auth(registration),
-            ),
-            gen.operations.parse_introspect_token,
-            idempotent=True,
+        body = gen.IntrospectionRequest(token=token_value(token, "access_token"))
+        result = self._endpoints.introspect_token(
+            url, body, client_auth=self._client_auth(registration)
         )
         introspection: dict[str, Any] = gen.converter.unstructure(result)
         return introspection
@@ -906,7 +738,7 @@ class SyncOAuth2Client:
         from .. import _jwt  # ID tokens and JWTs only: not loaded at import
 
         metadata = self.discover()
-        value = self._token_value(token, "access_token")
+        value = token_value(token, "access_token")
         if metadata.introspection_endpoint is not None:
             try:
                 return self.introspect_token(value)
@@ -935,16 +767,8 @@ class SyncOAuth2Client:
         body = gen.DeviceAuthorizationRequest(
             scope=scope or self.config.default_scope, resource=self._resources()
         )
-        response = self._sender.send(
-            "request_device_authorization",
-            partial(
-                gen.operations.build_request_device_authorization,
-                url,
-                body,
-                client_auth=self._client_auth(registration),
-            ),
-            gen.operations.parse_request_device_authorization,
-            idempotent=False,  # each request starts another device authorization
+        response = self._endpoints.request_device_authorization(
+            url, body, client_auth=self._client_auth(registration)
         )
         device = DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device
@@ -989,7 +813,7 @@ class SyncOAuth2Client:
                 if exc.error_code == "slow_down":
                     wait += 5
                     continue
-                raise _as_error(AuthorizationError, exc) from None
+                raise same_failure(AuthorizationError, exc) from exc
             self._devices.pop(device_code, None)
             token = TokenResponse.from_wire(wire, now=self._clock())
             kept = self._keep(registration, token)
@@ -1010,7 +834,7 @@ class SyncOAuth2Client:
         """
         require_bearer_url(str(url))
         if token is not None:
-            access_token = self._token_value(token, "access_token")
+            access_token = token_value(token, "access_token")
             return self._send_with(method, url, access_token, kwargs)
         key = self._current_key()
         current = self.tokens.get_valid_token(key)
@@ -1037,42 +861,8 @@ class SyncOAuth2Client:
             with send_errors("authenticated_request", request):
                 response = self._http.send(request)
         except OAuth2Error as exc:
-            self._observe(request, started, None, exc)
+            record_resource_request(self._metrics, request, started, None, exc)
             raise
         if self._metrics is not None or client_logger.isEnabledFor(logging.DEBUG):
-            self._observe(request, started, response, None)
+            record_resource_request(self._metrics, request, started, response, None)
         return response
-
-    def _observe(
-        self,
-        request: httpx.Request,
-        started: float,
-        response: httpx.Response | None,
-        error: OAuth2Error | None,
-    ) -> None:
-        """Record an ``authenticated_request``'s latency and outcome; log it at DEBUG."""
-        seconds = time.perf_counter() - started
-        status = response.status_code if response is not None else None
-        failed = error is not None or (status is not None and status >= 400)
-        if self._metrics is not None:
-            self._metrics.record_request(
-                "authenticated_request", seconds, "error" if failed else "ok"
-            )
-            if error is not None:
-                self._metrics.record_error(error_key(error))
-        if client_logger.isEnabledFor(logging.DEBUG):
-            url = safe_url(request.url)
-            emit(
-                client_logger,
-                logging.DEBUG,
-                CLIENT,
-                "request",
-                f"authenticated_request: {request.method} {url} -> "
-                f"{status if error is None else error_key(error)} ({seconds * 1000:.1f} ms)",
-                operation="authenticated_request",
-                method=request.method,
-                url=url,
-                status_code=status,
-                error_code=None,
-                duration_ms=round(seconds * 1000, 3),
-            )

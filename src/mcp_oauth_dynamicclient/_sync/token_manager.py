@@ -18,22 +18,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .._concurrency import SyncLock
+from .._keys import client_id_of
 from .._logging import TOKENS, emit, tokens_logger
 from .._models import TokenResponse
+from .._public import public
 from ..exceptions import ConfigurationError, TokenError, ValidationError
 from .storage import SyncMemoryStorage, SyncTokenStorage
 
-__all__ = ["SyncTokenManager"]
-
-SyncRefresher = Callable[[TokenResponse], TokenResponse]
+__all__ = ["SyncRefresher", "SyncTokenManager"]
 
 
-def client_id_of(key: str) -> str | None:
-    """The client id in an ``SyncOAuth2Client`` token key (``token:<issuer>:<client_id>``)."""
-    return key.rsplit(":", 1)[-1] if key.startswith("token:") else None
+class SyncRefresher(Protocol):
+    """What a ``SyncTokenManager`` needs to refresh: the refresh grant, storing nothing.
+
+    ``SyncOAuth2Client`` is one; so is any object with this method.
+    """
+
+    def refresh_grant(self, token: TokenResponse) -> TokenResponse:
+        """A new token for ``token``'s refresh token (RFC 6749 §6), or ``TokenError``."""
+        ...
 
 
 def _open_storage(storage_type: str, config: Mapping[str, Any]) -> SyncTokenStorage:
@@ -53,13 +59,15 @@ def _open_storage(storage_type: str, config: Mapping[str, Any]) -> SyncTokenStor
     )
 
 
+@public("mcp_oauth_dynamicclient")
 class SyncTokenManager:
     """Stores tokens by key and hands out valid ones, refreshing them when they expire.
 
     Give it a ``storage`` (or the seed's ``storage_type="file"|"redis"|"memory"`` with
-    ``storage_config``) and, to refresh, a ``refresher`` (``SyncOAuth2Client`` passes its own; a
-    standalone manager takes ``client=``). ``skew`` seconds before ``expires_at`` a token
-    counts as expired, so it is refreshed before the server would refuse it.
+    ``storage_config``) and, to refresh, a ``client`` that does the refresh grant (an
+    ``SyncOAuth2Client``, or any ``SyncRefresher``; a client's own manager is ``client.tokens``).
+    ``skew`` seconds before ``expires_at`` a token counts as expired, so it is refreshed before
+    the server would refuse it.
     """
 
     def __init__(
@@ -68,8 +76,7 @@ class SyncTokenManager:
         *,
         storage_type: str | None = None,
         storage_config: Mapping[str, Any] | None = None,
-        client: Any = None,
-        refresher: SyncRefresher | None = None,
+        client: SyncRefresher | None = None,
         skew: float = 60.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -82,11 +89,7 @@ class SyncTokenManager:
         self.storage = storage
         self.skew = skew
         self._clock = clock if clock is not None else time.time
-        self._refresher = (
-            refresher
-            if refresher is not None
-            else (client._refresh_grant if client is not None else None)
-        )
+        self._client = client
         self._cache: dict[str, TokenResponse] = {}
         self._locks: dict[str, SyncLock] = {}
 
@@ -175,7 +178,7 @@ class SyncTokenManager:
         return not force or current.access_token != stale.access_token
 
     def _refresh(self, key: str, stale: TokenResponse, *, force: bool) -> TokenResponse:
-        if self._refresher is None:
+        if self._client is None:
             raise ConfigurationError(
                 "this SyncTokenManager cannot refresh: build it with client=SyncOAuth2Client(...)"
             )
@@ -195,7 +198,7 @@ class SyncTokenManager:
                         error_code="invalid_grant",
                     )
                 try:
-                    fresh = self._refresher(base)
+                    fresh = self._client.refresh_grant(base)
                 except TokenError as exc:
                     if exc.error_code == "invalid_grant":
                         self.delete_token(key)

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .._wire import redact
+from ..runtime import redact
 
 __all__ = ["ServerSettings"]
 

@@ -1,52 +1,77 @@
-"""Wire runtime shared by the generated endpoint clients: requests built, responses parsed.
+"""The runtime of generated endpoint clients: requests built, sent through a sender, parsed.
 
-Sans-I/O: nothing here sends a request. The generated ``operations`` module calls
-:func:`build_request` to make an ``httpx.Request`` and :func:`parse_model` or
-:func:`parse_empty` to turn the ``httpx.Response`` into a model or a typed error; the generated
-sync and async clients only send. Hand-written code (retries, token management) drives the same
-functions with its own sending.
+Public and stable. Code that ``mcp-oauth-codegen`` writes, the package's own ``_generated/`` and
+the packages users regenerate from their servers' specs alike, imports this module and
+``mcp_oauth_dynamicclient.exceptions``, nothing else of the library. A regenerated package
+keeps working across the patch releases of the library it was generated with.
 
-It also makes the package-owned cattrs converter (:func:`make_converter`): strict about JSON
-types (a number is never silently turned into a string), it omits unset optional fields on
-output and keeps the unknown members of an object in the model's ``extra`` mapping, since RFC
-8414 §2, RFC 7591 §3.2.1 and RFC 6749 §5.1 all let servers add members.
+It is the bottom layer: it imports only ``exceptions`` and leaves (``_json``, ``_lazy``, and
+``_converter`` on first use), never the retry policy, the clients or the storage above it.
 
-Code generated from a user's own spec imports this module too: it is the contract between the
-generator and the installed library, versioned with it.
+What it holds:
+
+- Request building and response parsing, sans-I/O (:func:`build_request`, :func:`parse_model`,
+  :func:`parse_empty`, :func:`error_from_response`): the generated ``operations`` module
+  calls them; nothing here decides when or how often to send.
+- The sender protocol (:class:`SenderProtocol`, :class:`AsyncSenderProtocol`): a generated
+  endpoint client hands each operation to its sender as a ``build`` and a ``parse`` callable
+  and says whether the request may be resent (the spec's ``x-idempotent``). The default
+  senders (:class:`DirectSender`, :class:`AsyncDirectSender`) send once; the library's
+  ``SyncSender`` / ``AsyncSender`` add retries, a rate limit, metrics and logs, for its own
+  clients and for regenerated ones alike.
+- The package-owned cattrs converter (:func:`make_converter`): strict about JSON types (a
+  number is never silently turned into a string), unset optional fields omitted on output,
+  unknown members of an object kept in the model's ``extra`` mapping, since RFC 8414 §2,
+  RFC 7591 §3.2.1 and RFC 6749 §5.1 all let servers add members.
+- ``Retry-After`` (RFC 9110 §10.2.3) read into an error's ``retry_after``; ``repr`` helpers
+  that keep secrets out (:func:`redact`, :func:`redact_mapping`, :func:`safe_url`); and
+  :func:`lazy_getattr`, with which a generated package builds its models on first use.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
-from ._retry import retry_after_of
+from ._json import json_type_name
+from ._lazy import lazy_getattr
 from .exceptions import NetworkError, OAuth2Error, ValidationError
 
 if TYPE_CHECKING:
     import cattrs
 
 __all__ = [
+    "AsyncDirectSender",
+    "AsyncSenderProtocol",
     "ClientAuth",
+    "DirectSender",
+    "FormValue",
+    "LazyConverter",
+    "SenderProtocol",
     "build_request",
+    "describe_problem",
     "error_from_response",
+    "lazy_getattr",
     "make_converter",
     "parse_empty",
     "parse_model",
+    "parse_retry_after",
     "redact",
+    "redact_mapping",
+    "retry_after_of",
     "safe_url",
     "send_errors",
 ]
 
 T = TypeVar("T")
 FormValue = str | list[str]
-
-_JSON_TYPES = ("application/json", "+json")
+"""A form field's value: one string, or several for a repeated field (RFC 8707 ``resource``)."""
 
 
 class ClientAuth(Protocol):
@@ -63,6 +88,90 @@ class ClientAuth(Protocol):
         ...
 
 
+# ------------------------------------------------------------------------------- senders
+
+
+class SenderProtocol(Protocol):
+    """How a generated blocking endpoint client sends an operation: the transport policy.
+
+    ``build`` makes the request; it is called again for every attempt, so each carries fresh
+    client authentication (an assertion's ``jti`` is used once, RFC 7523 §3). ``parse`` turns
+    the response into the result or raises the operation's typed error. ``idempotent`` is the
+    spec's ``x-idempotent``: whether the request may be sent again once it may have reached
+    the server. An implementation sends with ``http_client`` and turns transport failures into
+    ``NetworkError`` (:func:`send_errors`).
+    """
+
+    def send(
+        self,
+        http_client: httpx.Client,
+        operation: str,
+        build: Callable[[], httpx.Request],
+        parse: Callable[[httpx.Response], T],
+        *,
+        idempotent: bool,
+    ) -> T:
+        """Build, send and parse ``operation``'s request; return what ``parse`` returns."""
+        ...
+
+
+class AsyncSenderProtocol(Protocol):
+    """:class:`SenderProtocol` for the asyncio endpoint clients."""
+
+    async def send(
+        self,
+        http_client: httpx.AsyncClient,
+        operation: str,
+        build: Callable[[], httpx.Request],
+        parse: Callable[[httpx.Response], T],
+        *,
+        idempotent: bool,
+    ) -> T:
+        """Build, send and parse ``operation``'s request; return what ``parse`` returns."""
+        ...
+
+
+class DirectSender:
+    """The default sender: each request is sent once, with no retry, pacing or metrics."""
+
+    def send(
+        self,
+        http_client: httpx.Client,
+        operation: str,
+        build: Callable[[], httpx.Request],
+        parse: Callable[[httpx.Response], T],
+        *,
+        idempotent: bool,
+    ) -> T:
+        """Build, send once and parse (see :class:`SenderProtocol`)."""
+        request = build()
+        with send_errors(operation, request):
+            response = http_client.send(request)
+        return parse(response)
+
+
+class AsyncDirectSender:
+    """The default asyncio sender: each request is sent once (see :class:`DirectSender`)."""
+
+    async def send(
+        self,
+        http_client: httpx.AsyncClient,
+        operation: str,
+        build: Callable[[], httpx.Request],
+        parse: Callable[[httpx.Response], T],
+        *,
+        idempotent: bool,
+    ) -> T:
+        """Build, send once and parse (see :class:`SenderProtocol`)."""
+        request = build()
+        with send_errors(operation, request):
+            response = await http_client.send(request)
+        return parse(response)
+
+
+# ---------------------------------------------------------------------------- redaction
+
+
 def redact(value: object) -> str:
     """``repr`` of a secret field: says whether it is set, never what it is."""
     return "None" if value is None else "'***'"
@@ -73,27 +182,58 @@ def redact_mapping(value: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{key!r}: ..." for key in value) + "}"
 
 
-def json_type_name(value: Any) -> str:
-    """What kind of JSON value ``value`` is, for messages (never the value itself)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def safe_url(url: httpx.URL | str) -> str:
     """A URL fit for a message or a log line: no query, no fragment, no user info."""
     parsed = httpx.URL(url)
     return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
+
+
+# --------------------------------------------------------------------------- Retry-After
+
+
+def parse_retry_after(
+    value: str | None, *, date: str | None = None, now: float | None = None
+) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` value (RFC 9110 §10.2.3); None if unusable.
+
+    ``value`` is delay-seconds or an HTTP-date. A date is measured from the response's ``Date``
+    header (``date``) when there is one, so the two clocks' skew does not matter, else from
+    ``now`` (``time.time()``). A date in the past is 0 seconds; garbage is None.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    origin = now if now is not None else time.time()
+    if date is not None:
+        sent = _http_date(date)
+        if sent is not None:
+            origin = sent
+    return max(0.0, when - origin)
+
+
+def _http_date(value: str) -> float | None:
+    """An HTTP-date (RFC 9110 §5.6.7, always GMT) as seconds since the epoch, or None."""
+    # Imported here: email.utils costs milliseconds at import, and most programs never see an
+    # HTTP-date Retry-After.
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return when.timestamp()
+
+
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
+    """The ``Retry-After`` of a response's headers, in seconds (see :func:`parse_retry_after`)."""
+    return parse_retry_after(headers.get("retry-after"), date=headers.get("date"))
 
 
 # --------------------------------------------------------------------------- converter
@@ -134,7 +274,7 @@ def make_converter() -> LazyConverter:
 
 
 def describe_problem(exc: BaseException, kind: type[Any] | None) -> str:
-    """How a validation failure reads in a message (see :mod:`._converter`)."""
+    """How a validation failure reads in a message, for ``cattrs.transform_error``."""
     from ._converter import describe_problem as describe
 
     return describe(exc, kind)

@@ -1,0 +1,161 @@
+"""Registration rules, pure: what to register, whether a stored registration fits, how to update.
+
+- :func:`client_metadata`: the RFC 7591 §2 metadata a client registers, from its config and the
+  server's metadata (grant types narrowed to ``grant_types_supported``).
+- :func:`fits`: whether a stored registration may be reused: same issuer, secret not expired
+  (RFC 7591 §3.2.1 ``client_secret_expires_at``), younger than ``client_lifetime``, the
+  configured authentication method, every configured redirect URI registered.
+- :func:`from_response`: the registration a client information response describes (RFC 7591
+  §3.2.1, RFC 7592 §3), refused when a confidential client got no secret.
+- :func:`update_body`: the RFC 7592 §2.2 full replacement, the current metadata with the
+  caller's changes merged in (``None`` removes a field).
+- :func:`pre_registered`: the registration of a client configured with ``client_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._models import ClientRegistration, load
+from ._urls import same_issuer
+from .exceptions import RegistrationError, ValidationError
+
+if TYPE_CHECKING:
+    from ._config import OAuth2Config
+    from ._generated import (
+        AuthorizationServerMetadata,
+        ClientInformationResponse,
+        ClientMetadata,
+        ClientUpdateRequest,
+    )
+
+__all__ = [
+    "check_updates",
+    "client_metadata",
+    "fits",
+    "from_response",
+    "pre_registered",
+    "update_body",
+]
+
+#: Fields the server sets, never sent back in an update (RFC 7592 §2.2).
+NOT_UPDATABLE = frozenset(
+    {
+        "registration_access_token",
+        "registration_client_uri",
+        "client_secret_expires_at",
+        "client_id_issued_at",
+    }
+)
+_SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
+
+
+def client_metadata(config: OAuth2Config, metadata: AuthorizationServerMetadata) -> ClientMetadata:
+    """The client metadata to register with a server described by ``metadata`` (RFC 7591 §2)."""
+    from . import _generated as gen
+
+    grants = config.wanted_grant_types(metadata.grant_types_supported)
+    return gen.ClientMetadata(
+        redirect_uris=list(config.redirect_uris) or None,
+        token_endpoint_auth_method=config.token_endpoint_auth_method,
+        grant_types=grants,
+        response_types=["code"] if "authorization_code" in grants else [],
+        client_name=config.client_name,
+        client_uri=config.client_uri,
+        logo_uri=config.logo_uri,
+        scope=config.scope,
+        contacts=list(config.contacts) or None,
+        tos_uri=config.tos_uri,
+        policy_uri=config.policy_uri,
+        jwks_uri=config.jwks_uri,
+        jwks=None if config.jwks is None else load(config.jwks, gen.JsonWebKeySet, "jwks"),
+        software_id=config.software_id,
+        software_version=config.software_version,
+        software_statement=config.software_statement,
+    )
+
+
+def fits(registration: ClientRegistration, config: OAuth2Config, *, now: float) -> bool:
+    """Whether a stored ``registration`` still fits ``config`` and has not expired."""
+    lifetime = config.client_lifetime
+    return (
+        same_issuer(registration.issuer, config.issuer)
+        and not registration.secret_expired(now=now, skew=config.clock_skew)
+        and not (lifetime and now - registration.registered_at > lifetime)
+        and registration.token_endpoint_auth_method == config.token_endpoint_auth_method
+        and set(config.redirect_uris) <= set(registration.redirect_uris)
+    )
+
+
+def from_response(
+    info: ClientInformationResponse,
+    *,
+    issuer: str,
+    now: float,
+    previous: ClientRegistration | None = None,
+) -> ClientRegistration:
+    """The registration a client information response describes (RFC 7591 §3.2.1, 7592 §3).
+
+    A field the response leaves out keeps its ``previous`` value: a server that does not
+    rotate the registration access token on an update still accepts the old one.
+
+    Raises:
+        RegistrationError: a client that authenticates with a secret was given none.
+    """
+    from . import _generated as gen
+
+    payload = {**(previous.metadata if previous else {}), **gen.converter.unstructure(info)}
+    registration = ClientRegistration.from_information(
+        gen.converter.structure(payload, gen.ClientInformationResponse),
+        issuer=issuer,
+        registered_at=previous.registered_at if previous else now,
+        payload=payload,
+    )
+    method = registration.token_endpoint_auth_method
+    if method in _SECRET_METHODS and not registration.client_secret:
+        raise RegistrationError(f"the server registered a {method} client without a client_secret")
+    return registration
+
+
+def update_body(current: ClientRegistration, updates: Mapping[str, Any]) -> ClientUpdateRequest:
+    """The RFC 7592 §2.2 full replacement of ``current`` with ``updates`` merged in.
+
+    The server replaces the whole record, so every field kept is sent; a field set to ``None``
+    in ``updates`` is removed.
+
+    Raises:
+        ValidationError: ``updates`` names a field the client cannot change.
+    """
+    from . import _generated as gen
+
+    check_updates(updates)
+    merged = {k: v for k, v in current.metadata.items() if k not in NOT_UPDATABLE}
+    merged.update(updates)
+    merged = {k: v for k, v in merged.items() if v is not None}
+    merged["client_id"] = current.client_id
+    if current.client_secret:
+        merged["client_secret"] = current.client_secret
+    return load(merged, gen.ClientUpdateRequest, "update_client metadata")
+
+
+def pre_registered(config: OAuth2Config, *, now: float) -> ClientRegistration:
+    """The registration of a client configured with ``client_id``: it never registers."""
+    assert config.client_id is not None
+    return ClientRegistration(
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        redirect_uris=config.redirect_uris,
+        scope=config.scope,
+        token_endpoint_auth_method=config.token_endpoint_auth_method,
+        client_name=config.client_name,
+        issuer=config.issuer,
+        registered_at=now,
+    )
+
+
+def check_updates(updates: Mapping[str, Any]) -> None:
+    """Refuse, before anything is sent, an update of a field the client cannot change."""
+    refused = sorted((NOT_UPDATABLE | {"client_id", "client_secret"}) & updates.keys())
+    if refused:
+        raise ValidationError(f"update_client: {', '.join(refused)} cannot be updated")
