@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from flavours import Flavour, flavour
 from mcp_oauth_dynamicclient.testing import MockAuthServer
-from scripted_server import ScriptedServer, run_scripted_server
+from tests.flavours import Flavour, flavour
+from tests.redis_server import RedisServer, run_redis_server
+from tests.scripted_server import ScriptedServer, run_scripted_server
 
 
 @pytest.fixture
@@ -50,3 +53,24 @@ def rsa_key() -> rsa.RSAPrivateKey:
 def ec_key() -> ec.EllipticCurvePrivateKey:
     """A P-256 signing key."""
     return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test module's own, on a free port."""
+    with run_redis_server() as started:
+        yield started
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A Redis key prefix no other test uses."""
+    return f"test-{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A plain redis-py client on the server, to look behind the storage's back."""
+    client = redis.Redis(host="127.0.0.1", port=redis_server.port, decode_responses=True)
+    yield client
+    client.close()

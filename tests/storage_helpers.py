@@ -1,14 +1,12 @@
-"""Helpers of the FileStorage and RedisStorage tests: both flavours behind one blocking face,
-child processes that share a storage with the test, and a throwaway ``redis-server``.
+"""Helpers of the storage tests: both flavours behind one blocking face, and child processes
+that share a storage with the test (the throwaway ``redis-server`` is in ``redis_server``).
 """
 
 from __future__ import annotations
 
 import functools
 import queue
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,16 +21,48 @@ import anyio.from_thread
 from codegen.unasync import unasync_source
 
 __all__ = [
+    "FILE_HOLD_LOCK",
+    "REDIS_HOLD_LOCK",
     "BlockingStorage",
     "Child",
-    "RedisServer",
     "StorageFlavour",
     "flavoured_script",
-    "free_port",
-    "run_redis_server",
     "storage_flavour",
     "wait_until",
 ]
+
+
+FILE_HOLD_LOCK = """
+from mcp_oauth_dynamicclient._async.file_storage import FileStorage
+from mcp_oauth_dynamicclient._concurrency import async_sleep
+
+async def main() -> None:
+    storage = FileStorage(ARGS[0])
+    async with storage.lock("k"):
+        print("locked", flush=True)
+        sys.stdin.readline()
+        await async_sleep(0.3)
+        await storage.store_token("holder", {"done": True})
+    print("released", flush=True)
+"""
+"""A child (see :func:`flavoured_script`) holding the lock of ``"k"`` of the token file
+``ARGS[0]`` until it reads a line, then storing ``holder`` and letting go."""
+
+REDIS_HOLD_LOCK = """
+from mcp_oauth_dynamicclient._async.redis_storage import RedisStorage
+from mcp_oauth_dynamicclient._concurrency import async_sleep
+
+async def main() -> None:
+    storage = RedisStorage("127.0.0.1", int(ARGS[0]), prefix=ARGS[1])
+    async with storage.lock("k", timeout=float(ARGS[2])):
+        print("locked", flush=True)
+        sys.stdin.readline()
+        await async_sleep(0.3)
+        await storage.store_token("holder", {"done": True})
+    print("released", flush=True)
+    await storage.aclose()
+"""
+"""The same on Redis: ``ARGS`` are the server's port, the key prefix and the lock's timeout."""
 
 
 class BlockingStorage:
@@ -208,74 +238,6 @@ class Child:
 
     def __exit__(self, *exc_info: object) -> None:
         self.kill()
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """A ``redis-server`` of our own on 127.0.0.1, without persistence; stop and restart it."""
-
-    def __init__(self, port: int, password: str | None = None) -> None:
-        self.port = port
-        self.password = password
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """``redis://127.0.0.1:<port>/0``, with the password if there is one."""
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        """Start the server and wait until it answers ``PING``."""
-        executable = shutil.which("redis-server")
-        assert executable is not None, "redis-server is not installed (apt-get install redis)"
-        command = [executable, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no"]
-        if self.password:
-            command += ["--requirepass", self.password]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
-                connection.sendall(b"PING\r\n")
-                reply = connection.recv(64)
-        except OSError:
-            return False
-        return reply.startswith((b"+PONG", b"-NOAUTH"))
-
-    def stop(self) -> None:
-        """Stop the server (its data is gone)."""
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@contextmanager
-def run_redis_server(password: str | None = None) -> Iterator[RedisServer]:
-    """A started :class:`RedisServer` on a free port, stopped at the end."""
-    server = RedisServer(free_port(), password)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

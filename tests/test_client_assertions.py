@@ -16,21 +16,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import TokenError
 from mcp_oauth_dynamicclient.testing import MockAuthServer
-from test_client_lifecycle import authorize, make
-from test_jwt import private_pem as pem
+from tests.clients import authorize, make
+from tests.flavours import ClientProxy, Flavour
+from tests.keys import private_pem as pem
+from tests.keys import public_jwk
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-def public_jwk(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
-    if isinstance(key, rsa.RSAPrivateKey):
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    else:
-        jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    return {**jwk, "kid": kid, "use": "sig"}
 
 
 def key_client(

@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
-from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import (
     AuthorizationError,
     ConfigurationError,
@@ -24,8 +23,9 @@ from mcp_oauth_dynamicclient import (
     ValidationError,
 )
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
-from scripted_server import Reply, ScriptedServer
-from test_client_lifecycle import REDIRECT, authorize, follow, make
+from tests.clients import REDIRECT, authorize, follow, make
+from tests.flavours import ClientProxy, Flavour
+from tests.scripted_server import Reply, ScriptedServer
 
 
 def with_query(url: str, **changes: str | None) -> str:

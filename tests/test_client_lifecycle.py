@@ -13,44 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import (
     AuthorizationError,
     ClientRegistration,
     RegistrationError,
     TokenError,
-    TokenResponse,
     ValidationError,
 )
 from mcp_oauth_dynamicclient.testing import MockAuthServer
-
-REDIRECT = "http://127.0.0.1:8080/callback"
-
-
-def make(api: Flavour, server: MockAuthServer, **settings: Any) -> ClientProxy:
-    """A client of ``server`` sharing its clock, so expiry is tested without sleeping."""
-    options: dict[str, Any] = {
-        "client_name": "Test App",
-        "redirect_uris": [REDIRECT],
-        "resource": server.resource_url,
-        "clock": server.clock.now,
-    }
-    return api.client(auth_server=server.url, **{**options, **settings})
-
-
-def follow(auth_url: str) -> str:
-    """What a browser does: the mock server approves at once and redirects to the callback."""
-    response = httpx.get(auth_url)
-    assert response.status_code == 302, response.text
-    location: str = response.headers["location"]
-    return location
-
-
-def authorize(client: ClientProxy, **params: Any) -> TokenResponse:
-    """Authorization code + PKCE, end to end."""
-    callback = follow(client.get_authorization_url(**params))
-    token: TokenResponse = client.exchange_code(callback)
-    return token
+from tests.clients import REDIRECT, authorize, make
+from tests.flavours import ClientProxy, Flavour
 
 
 def test_full_lifecycle(api: Flavour, server: MockAuthServer) -> None:

@@ -23,7 +23,7 @@ from openapi_spec_validator import validate
 import codegen
 from codegen import unasync
 from codegen.__main__ import main
-from scripted_server import Reply, ScriptedServer
+from tests.scripted_server import Reply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"

@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 import pytest
 
-from flavours import Flavour
 from mcp_oauth_dynamicclient import AuthorizationError, OAuth2Client
 from mcp_oauth_dynamicclient._async import client as async_client
 from mcp_oauth_dynamicclient._sync import client as sync_client
 from mcp_oauth_dynamicclient.testing import MockAuthServer
-from test_client_lifecycle import make
+from tests.clients import make
+from tests.flavours import Flavour
 
 
 class Waits:

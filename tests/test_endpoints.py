@@ -38,7 +38,7 @@ from mcp_oauth_dynamicclient.exceptions import (
     TokenError,
     ValidationError,
 )
-from scripted_server import Reply, ScriptedServer
+from tests.scripted_server import Reply, ScriptedServer
 
 Call = Callable[..., Any]
 TOKEN = {"access_token": "at-SECRET", "token_type": "Bearer", "expires_in": 3600}

@@ -21,7 +21,7 @@ import pytest
 from mcp_oauth_dynamicclient._async.file_storage import FORMAT, FileStorage
 from mcp_oauth_dynamicclient._sync.file_storage import SyncFileStorage
 from mcp_oauth_dynamicclient.exceptions import StorageError, ValidationError
-from storage_helpers import (
+from tests.storage_helpers import (
     BlockingStorage,
     Child,
     StorageFlavour,
@@ -68,23 +68,6 @@ def document(entries: dict[str, Any], **fields: Any) -> bytes:
 # ------------------------------------------------------------------------------ the four methods
 
 
-def test_store_retrieve_list_and_delete(make: Make, tmp_path: Path) -> None:
-    storage = make(tmp_path / "tokens.json")
-    assert storage.retrieve_token("token:a") is None
-    assert storage.list_tokens() == []
-    storage.store_token("token:b", NESTED)
-    storage.store_token("token:a", {"access_token": "first"})
-    storage.store_token("token:a", {"access_token": "second"})
-    assert storage.retrieve_token("token:b") == NESTED
-    assert storage.retrieve_token("token:a") == {"access_token": "second"}
-    assert storage.list_tokens() == ["token:a", "token:b"]
-    storage.delete_token("token:a")
-    storage.delete_token("token:a")  # deleting what is gone is no error
-    storage.delete_token("never-stored")
-    assert storage.retrieve_token("token:a") is None
-    assert storage.list_tokens() == ["token:b"]
-
-
 def test_entries_survive_a_new_storage_and_the_file_is_the_documented_json(
     make: Make, tmp_path: Path
 ) -> None:
@@ -96,39 +79,6 @@ def test_entries_survive_a_new_storage_and_the_file_is_the_documented_json(
         "version": 1,
         "entries": {"k": NESTED},
     }
-
-
-def test_a_stored_dict_is_a_copy(make: Make, tmp_path: Path) -> None:
-    storage = make(tmp_path / "tokens.json")
-    token: dict[str, Any] = {"list": [1]}
-    storage.store_token("k", token)
-    token["list"].append(2)
-    read = storage.retrieve_token("k")
-    assert read == {"list": [1]}
-    assert read is not None
-    read["list"].append(3)
-    assert storage.retrieve_token("k") == {"list": [1]}
-
-
-@pytest.mark.parametrize(
-    ("key", "token", "fragment"),
-    [
-        ("k", {"when": {1, 2}}, "cannot be stored as JSON"),
-        ("k", {"nan": float("nan")}, "cannot be stored as JSON"),
-        ("k", ["not", "a", "dict"], "must be a dict"),
-        (7, {}, "must be a str"),
-    ],
-)
-def test_what_json_cannot_hold_is_refused_and_nothing_is_written(
-    make: Make, tmp_path: Path, key: Any, token: Any, fragment: str
-) -> None:
-    path = tmp_path / "tokens.json"
-    storage = make(path)
-    storage.store_token("kept", {"a": 1})
-    before = path.read_bytes()
-    with pytest.raises(ValidationError, match=fragment):
-        storage.store_token(key, token)
-    assert path.read_bytes() == before
 
 
 def test_a_relative_path_is_fixed_when_the_storage_is_made(
@@ -407,43 +357,6 @@ async def test_tasks_sharing_a_storage_lose_no_entry(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------- locking
 
-HOLD_LOCK = """
-from mcp_oauth_dynamicclient._async.file_storage import FileStorage
-from mcp_oauth_dynamicclient._concurrency import async_sleep
-
-async def main() -> None:
-    storage = FileStorage(ARGS[0])
-    async with storage.lock("k"):
-        print("locked", flush=True)
-        sys.stdin.readline()
-        await async_sleep(0.3)
-        await storage.store_token("holder", {"done": True})
-    print("released", flush=True)
-"""
-
-
-def test_the_lock_of_a_key_makes_another_process_wait(make: Make, tmp_path: Path) -> None:
-    path = tmp_path / "tokens.json"
-    storage = make(path)
-    other_flavour = "sync" if make.flavour == "async" else "async"
-    with Child(flavoured_script(HOLD_LOCK, other_flavour), str(path)) as holder:
-        holder.expect("locked")
-        refused = pytest.raises(
-            StorageError, match=r"could not take the lock of 'k' .* within 0.2 s"
-        )
-        with refused, storage.lock("k", timeout=0.2):
-            pass
-        with storage.lock("other-key", timeout=0.2):  # other keys are free
-            pass
-        storage.store_token("free", {})  # and so are writes
-        holder.send()
-        with storage.lock("k", timeout=20):
-            # Only after the holder has stored its entry and let go.
-            assert storage.retrieve_token("holder") == {"done": True}
-        holder.expect("released")
-        holder.finish()
-
-
 HOLD_AND_DIE = """
 from mcp_oauth_dynamicclient._async.file_storage import FileStorage
 
@@ -489,40 +402,6 @@ def test_the_lock_makes_another_thread_wait(tmp_path: Path) -> None:
     assert order == ["first done", "second in"]
 
 
-@pytest.mark.anyio
-async def test_waiting_for_the_lock_leaves_the_event_loop_running(tmp_path: Path) -> None:
-    storage = FileStorage(tmp_path / "tokens.json")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await anyio.sleep(0.01)
-
-    order: list[str] = []
-
-    async def hold(held: anyio.Event) -> None:
-        async with storage.lock("k"):
-            held.set()
-            await anyio.sleep(0.3)
-            order.append("first done")
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(tick)
-        held = anyio.Event()
-        group.start_soon(hold, held)
-        await held.wait()
-        with pytest.raises(StorageError):
-            async with storage.lock("k", timeout=0.1):
-                pass
-        async with storage.lock("k", timeout=10):
-            order.append("second in")
-        group.cancel_scope.cancel()
-    assert order == ["first done", "second in"]
-    assert ticks > 5  # the ticker ran while the second task waited
-
-
 @pytest.mark.parametrize("timeout", [-1, float("nan"), "5"])
 def test_a_bad_timeout_is_refused(tmp_path: Path, timeout: Any) -> None:
     storage = SyncFileStorage(tmp_path / "tokens.json")
@@ -544,13 +423,3 @@ def test_a_writer_waiting_too_long_for_another_gets_a_storage_error(tmp_path: Pa
             storage.store_token("b", {})
         assert storage.retrieve_token("a") == {}  # reads need no lock
     storage.store_token("b", {})
-
-
-def test_importing_the_module_does_not_import_filelock() -> None:
-    code = (
-        "import sys, mcp_oauth_dynamicclient._async.file_storage, "
-        "mcp_oauth_dynamicclient._sync.file_storage; print('filelock' in sys.modules)"
-    )
-    child = Child(code)
-    child.expect("False")
-    child.finish()

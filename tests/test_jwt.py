@@ -16,7 +16,6 @@ from urllib.parse import parse_qs
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
@@ -33,6 +32,7 @@ from mcp_oauth_dynamicclient._jwt import (
     validate_jwt_access_token,
 )
 from mcp_oauth_dynamicclient.exceptions import AuthorizationError, ConfigurationError, TokenError
+from tests.keys import private_pem, public_pem
 
 ISSUER = "https://as.example"
 CLIENT_ID = "client-1"
@@ -86,20 +86,6 @@ def jwks(rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey) -> Json
         rsa_jwk(rsa_key, kid="rsa-1", use="sig", alg="RS256"),
         ec_jwk(ec_key, kid="ec-1", use="sig"),
     )
-
-
-def public_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def private_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 # ---------------------------------------------------------------------------- tokens

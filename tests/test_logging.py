@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import AuthorizationError, RetryConfig, TokenError
 from mcp_oauth_dynamicclient._logging import JsonFormatter
 from mcp_oauth_dynamicclient.metrics import MetricsCollector
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
-from test_client_lifecycle import follow, make
+from tests.clients import follow, make
+from tests.flavours import ClientProxy, Flavour
 
 FAST = RetryConfig(max_retries=2, backoff_factor=0.001, jitter=False)
 # The mock server's own logs are the server's, not the client's.
@@ -253,14 +253,15 @@ def test_rate_limit_waits_are_warnings(
 def test_a_request_refused_by_max_wait_is_a_warning(
     api: Flavour, server: MockAuthServer, capture: Capture
 ) -> None:
-    from mcp_oauth_dynamicclient import NetworkError, RateLimit
+    from mcp_oauth_dynamicclient import NetworkError, RateLimit, RateLimitExceeded
 
     metrics = MetricsCollector()
     limit = RateLimit(requests_per_second=0.01, burst=1, max_wait=1.0)
     client = make(api, server, rate_limit=limit, metrics_collector=metrics)
     client.discover()
-    with pytest.raises(NetworkError):
+    with pytest.raises(RateLimitExceeded) as raised:
         client.register()
+    assert isinstance(raised.value, NetworkError)
     (refused,) = capture.events("rate_limited")
     assert (refused.levelno, refused.operation, refused.refused) == (
         logging.WARNING,
@@ -271,7 +272,8 @@ def test_a_request_refused_by_max_wait_is_a_warning(
     assert "not sent" in refused.getMessage()
     stats = metrics.get_stats()
     assert stats["rate_limited"] == 1
-    assert stats["errors"] == {"NetworkError": 1}
+    # Counted by its class, now its own (a NetworkError subclass): it never reached the server.
+    assert stats["errors"] == {"RateLimitExceeded": 1}
 
 
 # ------------------------------------------------------------------------ the formatter

@@ -8,7 +8,6 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from flavours import Flavour
 from mcp_oauth_dynamicclient import ConfigurationError, OAuth2Client, RetryConfig, TokenError
 from mcp_oauth_dynamicclient.metrics import (
     RESERVOIR_SIZE,
@@ -18,7 +17,8 @@ from mcp_oauth_dynamicclient.metrics import (
     PrometheusMetrics,
 )
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
-from test_client_lifecycle import authorize, make
+from tests.clients import authorize, make
+from tests.flavours import Flavour
 
 FAST = RetryConfig(max_retries=2, backoff_factor=0.001, jitter=False)
 

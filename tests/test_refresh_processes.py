@@ -24,8 +24,8 @@ import pytest
 from mcp_oauth_dynamicclient import StorageError, SyncOAuth2Client
 from mcp_oauth_dynamicclient.storage import SyncFileStorage, SyncRedisStorage
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
-from storage_helpers import RedisServer, run_redis_server
-from test_client_lifecycle import REDIRECT
+from tests.clients import REDIRECT
+from tests.redis_server import RedisServer, run_redis_server
 
 PROCESSES = 8
 TASKS = 25

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 
-from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import (
     AuthorizationError,
     ConfigurationError,
@@ -37,7 +36,8 @@ from mcp_oauth_dynamicclient._ratelimit import TokenBucket
 from mcp_oauth_dynamicclient._retry import parse_retry_after, should_retry
 from mcp_oauth_dynamicclient._sync import sender as sync_sender
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
-from test_client_lifecycle import authorize, follow, make
+from tests.clients import authorize, follow, make
+from tests.flavours import ClientProxy, Flavour
 
 METADATA = "/.well-known/oauth-authorization-server"
 FAST = RetryConfig(max_retries=3, backoff_factor=0.01, jitter=False)

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from flavours import ClientProxy, Flavour
 from mcp_oauth_dynamicclient import (
     AuthorizationError,
     ConfigurationError,
@@ -29,7 +28,8 @@ from mcp_oauth_dynamicclient import (
 )
 from mcp_oauth_dynamicclient.storage import MemoryStorage, TokenStorage
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
-from test_client_lifecycle import REDIRECT, authorize, make
+from tests.clients import REDIRECT, authorize, make
+from tests.flavours import ClientProxy, Flavour
 
 
 def expire(server: MockAuthServer) -> None:

@@ -7,8 +7,8 @@ that environment on first use (``uv`` if it is on PATH, else ``python -m venv`` 
 rebuilds it whenever ``requirements.txt`` changes, then starts the app on a free loopback port
 and stops it again on exit.
 
-Only the standard library is used here, so any test module in ``tests/interop`` can import it as
-a plain module (``from mcp_sdk_server import run_mcp_sdk_server``).
+Only the standard library is used here; tests import it as
+``from tests.interop.mcp_sdk_server import run_mcp_sdk_server``.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ drives the parts of the server that would normally need a person in a browser:
 * :meth:`OidcProvider.approve_device` / :meth:`OidcProvider.deny_device` script the device
   flow's user pages (``/device``) with httpx.
 
-Only the standard library and httpx are used, so the tests can import this file as a plain
-module (``tests/interop`` is on ``sys.path`` when pytest collects the folder's tests).
+Only the standard library and httpx are used; the tests import this file as
+``tests.interop.oidc_provider_server``.
 """
 
 from __future__ import annotations

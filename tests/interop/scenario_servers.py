@@ -24,10 +24,10 @@ from typing import Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from mcp_sdk_server import McpSdkServer
-from oidc_provider_server import OidcProvider
 
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.interop.mcp_sdk_server import McpSdkServer
+from tests.interop.oidc_provider_server import OidcProvider
 
 __all__ = [
     "CAPABILITIES",

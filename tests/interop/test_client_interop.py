@@ -31,10 +31,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
-from oidc_provider_server import OidcProvider, run_oidc_provider
 
-from flavours import ClientProxy, Flavour, flavour
 from mcp_oauth_dynamicclient import (
     AuthorizationError,
     ClientRegistration,
@@ -46,8 +43,10 @@ from mcp_oauth_dynamicclient import (
 )
 from mcp_oauth_dynamicclient._generated import JsonWebKeySet, converter
 from mcp_oauth_dynamicclient._jwt import validate_jwt_access_token
-from test_client_assertions import public_jwk
-from test_jwt import private_pem
+from tests.flavours import ClientProxy, Flavour, flavour
+from tests.interop.mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
+from tests.interop.oidc_provider_server import OidcProvider, run_oidc_provider
+from tests.keys import private_pem, public_jwk
 
 pytestmark = pytest.mark.interop
 

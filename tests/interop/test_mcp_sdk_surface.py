@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
+
+from tests.interop.mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
 
 pytestmark = pytest.mark.interop
 

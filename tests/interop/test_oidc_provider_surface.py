@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from oidc_provider_server import (  # tests/interop is put on sys.path by conftest.py
+
+from tests.interop.oidc_provider_server import (
     DENY_LOGIN_HINT,
     TEST_ACCOUNT_ID,
     OidcProvider,

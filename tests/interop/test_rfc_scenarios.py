@@ -28,9 +28,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
-from oidc_provider_server import OidcProvider
-from scenario_servers import (
+
+from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.interop.mcp_sdk_server import McpSdkServer, run_mcp_sdk_server
+from tests.interop.oidc_provider_server import OidcProvider
+from tests.interop.scenario_servers import (
     CAPABILITIES,
     RFC8414_PATH,
     SERVER_NAMES,
@@ -42,8 +44,6 @@ from scenario_servers import (
     resource_status,
     servers_with,
 )
-
-from mcp_oauth_dynamicclient.testing import MockAuthServer
 
 pytestmark = pytest.mark.interop
 

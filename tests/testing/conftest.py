@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-# mock_flows.py next to this file is a plain module; make it importable whatever the import mode.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from mock_flows import JsonHost  # noqa: E402
-
-from mcp_oauth_dynamicclient.testing import MockAuthServer  # noqa: E402
+from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import JsonHost
 
 
 @pytest.fixture

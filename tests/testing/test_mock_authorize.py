@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from mock_flows import (
+
+from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import (
     DEVICE_GRANT,
     REDIRECT_URI,
     authorize,
@@ -15,8 +17,6 @@ from mock_flows import (
     public_client,
     redirect_params,
 )
-
-from mcp_oauth_dynamicclient.testing import MockAuthServer
 
 
 def test_success_redirects_with_code_state_and_iss(

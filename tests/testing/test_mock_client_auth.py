@@ -13,12 +13,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
-from mock_flows import JsonHost, basic_header, confidential_client, public_client
 
 from mcp_oauth_dynamicclient._client_auth import ClientSecretBasic, ClientSecretPost
 from mcp_oauth_dynamicclient._generated import ClientCredentialsTokenRequest, EndpointClient
 from mcp_oauth_dynamicclient.exceptions import TokenError
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import JsonHost, basic_header, confidential_client, public_client
 
 CC = {"grant_type": "client_credentials"}
 TRICKY_SECRET = "p:a+s%s w/ö=rd&"

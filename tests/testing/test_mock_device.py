@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from mock_flows import DEVICE_GRANT, call_mcp, public_client
 
 from mcp_oauth_dynamicclient._client_auth import NoClientAuth
 from mcp_oauth_dynamicclient._generated import (
@@ -17,6 +16,7 @@ from mcp_oauth_dynamicclient._generated import (
 )
 from mcp_oauth_dynamicclient.exceptions import AuthorizationError, TokenError
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import DEVICE_GRANT, call_mcp, public_client
 
 
 def _start(

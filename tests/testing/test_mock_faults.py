@@ -10,11 +10,19 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
-from mock_flows import call_mcp, exchange, get_code, pkce, public_client, refresh, tokens_for
 
 from mcp_oauth_dynamicclient._generated import EndpointClient
 from mcp_oauth_dynamicclient.exceptions import DiscoveryError, NetworkError
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
+from tests.testing.mock_flows import (
+    call_mcp,
+    exchange,
+    get_code,
+    pkce,
+    public_client,
+    refresh,
+    tokens_for,
+)
 
 
 def test_latency_delays_then_answers(server: MockAuthServer, http: httpx.Client) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-from mock_flows import DEVICE_GRANT, REDIRECT_URI, basic_header, call_mcp, public_client, tokens_for
 
 from mcp_oauth_dynamicclient._generated import (
     ClientMetadata,
@@ -15,6 +14,14 @@ from mcp_oauth_dynamicclient._generated import (
 )
 from mcp_oauth_dynamicclient.exceptions import RegistrationError
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import (
+    DEVICE_GRANT,
+    REDIRECT_URI,
+    basic_header,
+    call_mcp,
+    public_client,
+    tokens_for,
+)
 
 EC_KEY = {
     "kty": "EC",

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import anyio
 import httpx
 import pytest
-from mock_flows import basic_header
 
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import basic_header
 
 
 def test_a_form_request_is_recorded_in_full(server: MockAuthServer, http: httpx.Client) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from mock_flows import call_mcp, confidential_client
 
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import call_mcp, confidential_client
 
 
 def _metadata_hint(server: MockAuthServer) -> str:

@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from mock_flows import (
-    basic_header,
-    call_mcp,
-    confidential_client,
-    introspect,
-    public_client,
-    refresh,
-    tokens_for,
-)
 
 from mcp_oauth_dynamicclient._client_auth import ClientSecretBasic, NoClientAuth
 from mcp_oauth_dynamicclient._generated import (
@@ -22,6 +13,15 @@ from mcp_oauth_dynamicclient._generated import (
 )
 from mcp_oauth_dynamicclient.exceptions import TokenError
 from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import (
+    basic_header,
+    call_mcp,
+    confidential_client,
+    introspect,
+    public_client,
+    refresh,
+    tokens_for,
+)
 
 
 def _revoke(

@@ -7,9 +7,15 @@ import typing
 import attrs
 import httpx
 import pytest
-from mock_flows import REDIRECT_URI, confidential_client, introspect, public_client, tokens_for
 
 from mcp_oauth_dynamicclient.testing import Clock, MockAuthServer, ServerSettings, SettingsKnobs
+from tests.testing.mock_flows import (
+    REDIRECT_URI,
+    confidential_client,
+    introspect,
+    public_client,
+    tokens_for,
+)
 
 
 def test_the_keyword_knobs_are_exactly_the_settings() -> None:

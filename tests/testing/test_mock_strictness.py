@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from mock_flows import confidential_client, public_client, tokens_for
 
 from mcp_oauth_dynamicclient.testing import MockAuthServer, _discovery
+from tests.testing.mock_flows import confidential_client, public_client, tokens_for
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}

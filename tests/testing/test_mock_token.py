@@ -9,7 +9,17 @@ import hashlib
 import httpx
 import jwt
 import pytest
-from mock_flows import (
+
+from mcp_oauth_dynamicclient._client_auth import ClientSecretBasic, NoClientAuth
+from mcp_oauth_dynamicclient._generated import (
+    AuthorizationCodeTokenRequest,
+    ClientCredentialsTokenRequest,
+    EndpointClient,
+    RefreshTokenRequest,
+)
+from mcp_oauth_dynamicclient.exceptions import TokenError
+from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.testing.mock_flows import (
     DEVICE_GRANT,
     REDIRECT_URI,
     call_mcp,
@@ -22,16 +32,6 @@ from mock_flows import (
     refresh,
     tokens_for,
 )
-
-from mcp_oauth_dynamicclient._client_auth import ClientSecretBasic, NoClientAuth
-from mcp_oauth_dynamicclient._generated import (
-    AuthorizationCodeTokenRequest,
-    ClientCredentialsTokenRequest,
-    EndpointClient,
-    RefreshTokenRequest,
-)
-from mcp_oauth_dynamicclient.exceptions import TokenError
-from mcp_oauth_dynamicclient.testing import MockAuthServer
 
 
 def _error(response: httpx.Response) -> str:

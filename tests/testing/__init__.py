@@ -1,0 +1,1 @@
+"""MockAuthServer tests, driven with plain httpx clients."""
