@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from mcp_oauth_dynamicclient import _wire
+from mcp_oauth_dynamicclient import runtime
 from mcp_oauth_dynamicclient._client_auth_jwt import (
     CLIENT_ASSERTION_TYPE,
     ClientSecretJwt,
@@ -680,7 +680,7 @@ def test_pyjwt_without_cryptography_is_a_configuration_error(
 
 
 def applied(auth: PrivateKeyJwt | ClientSecretJwt, url: str = TOKEN_URL) -> dict[str, Any]:
-    form: dict[str, _wire.FormValue] = {"grant_type": "client_credentials"}
+    form: dict[str, runtime.FormValue] = {"grant_type": "client_credentials"}
     headers: dict[str, str] = {}
     auth.apply(url, form, headers)
     assert headers == {}
@@ -759,7 +759,7 @@ def test_private_key_jwt_eddsa(ed_key: ed25519.Ed25519PrivateKey) -> None:
 
 def test_private_key_jwt_through_build_request(rsa_key: rsa.RSAPrivateKey) -> None:
     auth = PrivateKeyJwt(CLIENT_ID, rsa_key)
-    request = _wire.build_request(
+    request = runtime.build_request(
         "POST",
         "https://as.example/token?tenant=a#frag",
         form_body={"grant_type": "client_credentials"},

@@ -33,8 +33,9 @@ from mcp_oauth_dynamicclient import (
 )
 from mcp_oauth_dynamicclient._async import sender as async_sender
 from mcp_oauth_dynamicclient._ratelimit import TokenBucket
-from mcp_oauth_dynamicclient._retry import parse_retry_after, should_retry
+from mcp_oauth_dynamicclient._retry import should_retry
 from mcp_oauth_dynamicclient._sync import sender as sync_sender
+from mcp_oauth_dynamicclient.runtime import parse_retry_after
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from tests.clients import authorize, follow, make
 from tests.flavours import ClientProxy, Flavour

@@ -67,6 +67,7 @@ __all__ = [
     "retry_after_of",
     "safe_url",
     "send_errors",
+    "transport_error",
 ]
 
 T = TypeVar("T")
@@ -335,12 +336,22 @@ def send_errors(operation: str, request: httpx.Request) -> Iterator[None]:
     """Turn an ``httpx`` transport failure while sending ``request`` into a ``NetworkError``."""
     try:
         yield
-    except httpx.TimeoutException as exc:
-        message = f"{operation}: {request.method} {safe_url(request.url)} timed out"
-        raise NetworkError(f"{message} ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
-        message = f"{operation}: {request.method} {safe_url(request.url)} failed"
-        raise NetworkError(f"{message}: {type(exc).__name__}: {exc}") from exc
+        raise transport_error(operation, request, exc) from exc
+
+
+def transport_error(
+    operation: str, request: httpx.Request, error: httpx.TransportError
+) -> NetworkError:
+    """The ``NetworkError`` for a transport failure of ``request``; raise it ``from error``.
+
+    For hot paths that catch ``httpx.TransportError`` themselves rather than enter
+    :func:`send_errors`.
+    """
+    where = f"{operation}: {request.method} {safe_url(request.url)}"
+    if isinstance(error, httpx.TimeoutException):
+        return NetworkError(f"{where} timed out ({type(error).__name__})")
+    return NetworkError(f"{where} failed: {type(error).__name__}: {error}")
 
 
 # ----------------------------------------------------------------------------- responses

@@ -59,7 +59,7 @@ from ..exceptions import (
     same_failure,
 )
 from ..metrics import MetricsSink
-from ..runtime import ClientAuth, safe_url, send_errors
+from ..runtime import ClientAuth, safe_url, transport_error
 from .sender import AsyncSender
 from .storage import MemoryStorage, TokenStorage
 from .token_manager import TokenManager
@@ -834,12 +834,18 @@ class OAuth2Client:
         on loopback, so the token is never sent in clear over a network.
         """
         require_bearer_url(str(url))
+        headers = kwargs.pop("headers", None)
         if token is not None:
             access_token = token_value(token, "access_token")
-            return await self._send_with(method, url, access_token, kwargs)
-        key = await self._current_key()
-        current = await self.tokens.get_valid_token(key)
-        response = await self._send_with(method, url, current.access_token, kwargs)
+            return await self._send_with(method, url, access_token, headers, kwargs)
+        registration = self._registration
+        key = (
+            self._token_key(registration.client_id)
+            if registration is not None
+            else await self._current_key()
+        )
+        current = self.tokens.held_token(key) or await self.tokens.get_valid_token(key)
+        response = await self._send_with(method, url, current.access_token, headers, kwargs)
         if (
             response.status_code == 401
             and current.refresh_token
@@ -847,23 +853,33 @@ class OAuth2Client:
         ):
             await response.aclose()
             refreshed = await self.tokens.refresh_token(key, current)
-            response = await self._send_with(method, url, refreshed.access_token, kwargs)
+            response = await self._send_with(method, url, refreshed.access_token, headers, kwargs)
         return response
 
     async def _send_with(
-        self, method: str, url: str, access_token: str, kwargs: Mapping[str, Any]
+        self,
+        method: str,
+        url: str,
+        access_token: str,
+        headers: Any,
+        options: Mapping[str, Any],
     ) -> httpx.Response:
-        options = dict(kwargs)
-        headers = httpx.Headers(options.pop("headers", None))
-        headers["Authorization"] = f"Bearer {access_token}"
-        request = self._http.build_request(method, url, headers=headers, **options)
+        """Send with ``Authorization: Bearer``, over the caller's ``headers`` (the per-request
+        path: no context manager, no copy of headers the caller did not give)."""
+        authorization = f"Bearer {access_token}"
+        if headers is None:
+            merged: Any = {"Authorization": authorization}
+        else:
+            merged = httpx.Headers(headers)
+            merged["Authorization"] = authorization
+        request = self._http.build_request(method, url, headers=merged, **options)
         started = time.perf_counter()
         try:
-            with send_errors("authenticated_request", request):
-                response = await self._http.send(request)
-        except OAuth2Error as exc:
-            record_resource_request(self._metrics, request, started, None, exc)
-            raise
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            error = transport_error("authenticated_request", request, exc)
+            record_resource_request(self._metrics, request, started, None, error)
+            raise error from exc
         if self._metrics is not None or client_logger.isEnabledFor(logging.DEBUG):
             record_resource_request(self._metrics, request, started, response, None)
         return response

@@ -140,6 +140,14 @@ class SyncTokenManager:
         """The keys in the storage."""
         return self.storage.list_tokens()
 
+    def held_token(self, key: str) -> TokenResponse | None:
+        """The token this manager holds in memory for ``key`` if it is not about to expire;
+        never reads the storage (see ``get_valid_token``)."""
+        cached = self._cache.get(key)
+        if cached is not None and not cached.is_expired(self.skew, now=self._clock()):
+            return cached
+        return None
+
     def get_valid_token(self, key: str) -> TokenResponse:
         """A token for ``key`` that is not about to expire, refreshed first if it was.
 
