@@ -32,6 +32,7 @@ NAMES = {
     "_async": "_sync",
     "async_sleep": "sync_sleep",
     "async_renewing": "sync_renewing",
+    "async_to_thread": "sync_to_thread",
     "AsyncLock": "SyncLock",
     "AsyncRetrying": "Retrying",  # tenacity
     "AsyncSender": "SyncSender",

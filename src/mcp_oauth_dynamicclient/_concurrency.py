@@ -2,7 +2,8 @@
 
 ``_async/`` code uses the ``async_*`` / ``Async*`` names; its generated ``_sync/`` twin uses
 ``sync_*`` / ``Sync*``. asyncio is imported when first needed, so a blocking program never
-loads it.
+loads it. Blocking work that ``_async/`` code must do (disk I/O) goes through
+:func:`async_to_thread`, whose twin :func:`sync_to_thread` simply calls.
 """
 
 from __future__ import annotations
@@ -10,17 +11,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 __all__ = [
     "AsyncLock",
     "SyncLock",
     "async_renewing",
     "async_sleep",
+    "async_to_thread",
     "sync_renewing",
     "sync_sleep",
+    "sync_to_thread",
 ]
 
 
@@ -34,6 +40,30 @@ async def async_sleep(seconds: float) -> None:
 def sync_sleep(seconds: float) -> None:
     """``time.sleep``."""
     time.sleep(seconds)
+
+
+async def async_to_thread(function: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
+    """``function(*args)`` in a worker thread (``asyncio.to_thread``), so the loop runs on.
+
+    A thread cannot be stopped, so cancelling the caller waits for the call to finish before
+    the cancellation is raised: a lock held around the call (``FileStorage`` holds one around
+    each rewrite of its file) is never released while the call is still writing.
+    """
+    import asyncio
+
+    call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        while not call.done():
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait([call])
+        raise
+
+
+def sync_to_thread(function: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
+    """``function(*args)``, here in the calling thread: the twin of :func:`async_to_thread`."""
+    return function(*args)
 
 
 class AsyncLock:

@@ -3,7 +3,9 @@
 
 The file's format (one JSON document holding every entry, versioned) is described in
 ``_storage_format``; its secrecy (0600) and atomic rewrite in ``_token_file``, which does the
-blocking work. This module holds what waits: taking the locks.
+blocking work. This module holds what waits: the locks, and the calls of that blocking work
+through ``sync_to_thread``. In the asyncio flavour it runs each call in a worker thread, so
+the event loop keeps running while the disk syncs; the blocking flavour simply calls.
 
 Locking (the ``filelock`` package, OS-level ``flock``/``LockFileEx`` locks, released by the OS
 when their holder dies, so a dead process never blocks the others):
@@ -14,9 +16,13 @@ when their holder dies, so a dead process never blocks the others):
   refresh serialises only with other refreshes of the same key, across processes, threads and
   tasks alike. It does not nest: a second ``lock(key)`` of the same key waits for the first.
 
-A lock is taken by polling non-blocking attempts, sleeping between them with ``sync_sleep``,
-so in the asyncio flavour waiting never blocks the event loop (the file I/O itself is a few
-small local reads and writes, done inline).
+A lock is taken by polling non-blocking attempts (``flock`` with ``LOCK_NB``), sleeping
+between them with ``sync_sleep``, so in the asyncio flavour waiting never blocks the event
+loop. The attempts themselves stay on the loop: each is an open of an empty local file and a
+call that returns at once, and an attempt left running in a thread by a cancelled waiter could
+take a lock nobody would release. While a lock is held through this storage, its other
+waiters skip the attempt (which could only fail) and just sleep, so fifty tasks queued on one
+storage do not poll the OS fifty times per pause.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .._concurrency import sync_sleep
+from .._concurrency import sync_sleep, sync_to_thread
 from .._storage_format import FORMAT, VERSION, checked_key, checked_timeout, entry_json
 from .._token_file import (
     import_filelock,
@@ -64,6 +70,7 @@ class SyncFileStorage(SyncTokenStorage):
         import_filelock()
         self.path = Path(path).expanduser().absolute()
         self.lock_timeout = checked_timeout(lock_timeout)
+        self._held: set[Path] = set()  # lock files held through this storage
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
@@ -81,7 +88,7 @@ class SyncFileStorage(SyncTokenStorage):
     def retrieve_token(self, key: str) -> dict[str, Any] | None:
         """The entry under ``key``, or ``None``; reads the file without taking a lock."""
         checked_key(key)
-        entries = read_entries(self.path)
+        entries = sync_to_thread(read_entries, self.path)
         entry: dict[str, Any] | None = entries.get(key)
         return entry
 
@@ -96,7 +103,7 @@ class SyncFileStorage(SyncTokenStorage):
 
     def list_tokens(self) -> list[str]:
         """The keys held, sorted."""
-        return sorted(read_entries(self.path))
+        return sorted(sync_to_thread(read_entries, self.path))
 
     @contextmanager
     def lock(self, key: str, *, timeout: float = 30.0) -> Iterator[None]:
@@ -107,34 +114,35 @@ class SyncFileStorage(SyncTokenStorage):
         it for as long as it needs.
         """
         lock_path = key_lock_path(self.path, checked_key(key))
-        make_directory(self.path.parent)
-        with _hold(lock_path, checked_timeout(timeout), f"the lock of {key!r}"):
+        sync_to_thread(make_directory, self.path.parent)
+        with self._hold(lock_path, checked_timeout(timeout), f"the lock of {key!r}"):
             yield
 
     def _update(self, change: Callable[[dict[str, Any]], bool]) -> None:
         """Read the entries, apply ``change`` and, if it says so, write them back, all locked."""
-        make_directory(self.path.parent)
+        sync_to_thread(make_directory, self.path.parent)
         lock_path = update_lock_path(self.path)
-        with _hold(lock_path, self.lock_timeout, "the file for writing"):
-            update_entries(self.path, change)
+        with self._hold(lock_path, self.lock_timeout, "the file for writing"):
+            sync_to_thread(update_entries, self.path, change)
 
-
-@contextmanager
-def _hold(lock_path: Path, timeout: float, what: str) -> Iterator[None]:
-    """Hold the OS lock on ``lock_path``, polling with pauses so an event loop keeps running."""
-    lock = new_lock(lock_path)
-    deadline = time.monotonic() + timeout
-    pause = _FIRST_PAUSE
-    while not try_acquire(lock):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise StorageError(
-                f"could not take {what} ({lock_path}) within {timeout:g} s: "
-                "another process or thread holds it"
-            )
-        sync_sleep(min(pause, remaining))
-        pause = min(pause * 2, _LAST_PAUSE)
-    try:
-        yield
-    finally:
-        lock.release()
+    @contextmanager
+    def _hold(self, lock_path: Path, timeout: float, what: str) -> Iterator[None]:
+        """Hold the OS lock on ``lock_path``, polling with pauses so an event loop runs on."""
+        lock = new_lock(lock_path)
+        deadline = time.monotonic() + timeout
+        pause = _FIRST_PAUSE
+        while lock_path in self._held or not try_acquire(lock):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StorageError(
+                    f"could not take {what} ({lock_path}) within {timeout:g} s: "
+                    "another process or thread holds it"
+                )
+            sync_sleep(min(pause, remaining))
+            pause = min(pause * 2, _LAST_PAUSE)
+        self._held.add(lock_path)
+        try:
+            yield
+        finally:
+            self._held.discard(lock_path)
+            lock.release()
