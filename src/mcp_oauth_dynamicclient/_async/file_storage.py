@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .._concurrency import async_sleep, async_to_thread
+from .._public import public
 from .._storage_format import FORMAT, VERSION, checked_key, checked_timeout, entry_json
 from .._token_file import (
     import_filelock,
@@ -55,6 +56,7 @@ _FIRST_PAUSE = 0.002  # seconds between lock attempts, doubling up to _LAST_PAUS
 _LAST_PAUSE = 0.05
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class FileStorage(TokenStorage):
     """Entries in one JSON file (0600), locked across processes; see the module docstring.
 

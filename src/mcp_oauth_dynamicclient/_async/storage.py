@@ -13,10 +13,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from .._concurrency import AsyncLock
+from .._public import public
 
 __all__ = ["MemoryStorage", "TokenStorage"]
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class TokenStorage:
     """Where a client keeps what it must remember; subclass it for your own backend.
 
@@ -53,6 +55,7 @@ class TokenStorage:
             yield
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class MemoryStorage(TokenStorage):
     """Keeps entries in this process only; they are gone when it exits."""
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .._concurrency import sync_sleep, sync_to_thread
+from .._public import public
 from .._storage_format import FORMAT, VERSION, checked_key, checked_timeout, entry_json
 from .._token_file import (
     import_filelock,
@@ -56,6 +57,7 @@ _FIRST_PAUSE = 0.002  # seconds between lock attempts, doubling up to _LAST_PAUS
 _LAST_PAUSE = 0.05
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class SyncFileStorage(SyncTokenStorage):
     """Entries in one JSON file (0600), locked across processes; see the module docstring.
 

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from .._concurrency import sync_renewing
+from .._public import public
 from .._redis_errors import RedisErrors
 from .._storage_format import (
     LOCK_PREFIX,
@@ -66,6 +67,7 @@ def _import_redis() -> Any:
     return redis
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class SyncRedisStorage(SyncTokenStorage):
     """Entries as JSON strings in Redis, with expiry and cross-process locks (module docstring).
 

@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from .._concurrency import SyncLock
+from .._public import public
 
 __all__ = ["SyncMemoryStorage", "SyncTokenStorage"]
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class SyncTokenStorage:
     """Where a client keeps what it must remember; subclass it for your own backend.
 
@@ -54,6 +56,7 @@ class SyncTokenStorage:
             yield
 
 
+@public("mcp_oauth_dynamicclient.storage")
 class SyncMemoryStorage(SyncTokenStorage):
     """Keeps entries in this process only; they are gone when it exits."""
 
