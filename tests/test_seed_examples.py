@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import weakref
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -199,6 +200,9 @@ class _Database:
 
     def __init__(self) -> None:
         self._db = sqlite3.connect(":memory:")
+        # Closed with this facade: Python 3.13 warns about a connection left open (and the
+        # suite turns warnings into errors).
+        weakref.finalize(self, self._db.close)
         # The example INSERTs on every store; the key's conflict clause makes that a replace.
         self._db.execute(
             "CREATE TABLE tokens (key TEXT PRIMARY KEY ON CONFLICT REPLACE, data TEXT)"
