@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -237,6 +238,10 @@ async def concurrency(concurrent: int) -> dict[str, float]:
         server.wait(timeout=10)
 
 
+def _run_async(count: int, resource: str) -> dict[str, float]:
+    return asyncio.run(cpu_async(count, resource))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -249,8 +254,11 @@ def main() -> int:
         print("warning: sniffio is not installed; the raw baseline is slower than it should be")
 
     for kind, url in URLS.items():
-        for flavour, run in (("sync", lambda: cpu_sync(args.requests, url)),
-                             ("async", lambda: asyncio.run(cpu_async(args.requests, url)))):  # fmt: skip
+        runs: dict[str, Callable[[], dict[str, float]]] = {
+            "sync": partial(cpu_sync, args.requests, url),
+            "async": partial(_run_async, args.requests, url),
+        }
+        for flavour, run in runs.items():
             rounds = [run() for _ in range(args.rounds)]
             medians = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
             base = medians["raw httpx"]
@@ -259,9 +267,8 @@ def main() -> int:
                 f"(median of {args.rounds} x {args.requests})"
             )
             for name, value in medians.items():
-                print(
-                    f"  {name:10} {value:7.1f} µs   +{value - base:5.1f} µs   x{value / base:.2f}"
-                )
+                added = f"+{value - base:5.1f} µs"
+                print(f"  {name:10} {value:7.1f} µs   {added}   x{value / base:.2f}")
 
     timings = asyncio.run(concurrency(args.concurrent))
     ratio = timings["ours"] / timings["raw httpx"]
