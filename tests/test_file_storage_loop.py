@@ -15,7 +15,8 @@ A worker thread doing Python work (the JSON of the file) keeps the GIL for up to
 interpreter's switch interval, 5 ms by default, before the loop's thread gets it back: that is
 the interpreter's time slice, which a bound of exactly 5 ms would measure instead of the
 storage. The test sets the slice to 1 ms (``sys.setswitchinterval``), so what is left is what
-the storage itself blocks.
+the storage itself blocks. For the same reason it runs untraced by coverage
+(``no_cover``): tracing makes every line of the loop's own work several times slower.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def short_gil_slices() -> Iterator[None]:
 
 
 @pytest.mark.anyio
+@pytest.mark.no_cover
 @pytest.mark.usefixtures("short_gil_slices")
 async def test_slow_fsyncs_do_not_stall_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
