@@ -89,7 +89,7 @@ class _ItemAccess:
             return default
 
 
-@public("mcp_oauth_dynamicclient")
+@public("mcp_oauth_dynamicclient", resolve=True)
 @attrs.frozen(kw_only=True)
 class TokenResponse(_ItemAccess):
     """An access token response (RFC 6749 §5.1) with its absolute expiry.
@@ -165,7 +165,7 @@ class TokenResponse(_ItemAccess):
         return (time.time() if now is None else now) + skew >= self.expires_at
 
 
-@public("mcp_oauth_dynamicclient")
+@public("mcp_oauth_dynamicclient", resolve=True)
 @attrs.frozen(kw_only=True)
 class ClientRegistration(_ItemAccess):
     """A registered client: RFC 7591 §3.2.1 information plus RFC 7592 §3 management data.
@@ -239,7 +239,7 @@ class ClientRegistration(_ItemAccess):
         return bool(self.client_secret and expires and now + skew >= expires)
 
 
-@public("mcp_oauth_dynamicclient")
+@public("mcp_oauth_dynamicclient", resolve=True)
 @attrs.frozen(kw_only=True)
 class DeviceAuthorization(_ItemAccess):
     """A started device authorization (RFC 8628 §3.2): show ``user_code`` and the URI.

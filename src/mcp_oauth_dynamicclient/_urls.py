@@ -53,6 +53,8 @@ def require_secure_url(
 
 _BEARER_ORIGINS: set[str] = set()
 """``http://`` origins already found to be loopback; bounded, since it is process-wide."""
+_BEARER_URLS: set[str] = set()
+"""Whole ``http://`` URLs already found to be loopback: most clients call one or two."""
 _BEARER_ORIGINS_MAX = 256
 
 
@@ -64,7 +66,7 @@ def require_bearer_url(url: str) -> None:
     origin: the text before the first ``/`` after ``http://`` holds the whole authority (it
     ends at the first ``/``, ``?`` or ``#``), so equal texts name the same host.
     """
-    if url.startswith("https://"):
+    if url.startswith("https://") or url in _BEARER_URLS:
         return
     if url.startswith("http://"):
         end = url.find("/", 7)
@@ -75,7 +77,9 @@ def require_bearer_url(url: str) -> None:
         if host is not None and is_loopback(host):
             if len(_BEARER_ORIGINS) >= _BEARER_ORIGINS_MAX:
                 _BEARER_ORIGINS.clear()
+                _BEARER_URLS.clear()
             _BEARER_ORIGINS.add(origin)
+            _BEARER_URLS.add(url)
             return
     raise ValidationError(
         f"a bearer token is only sent over https (or http on loopback), not to {url!r}"

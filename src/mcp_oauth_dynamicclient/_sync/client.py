@@ -19,17 +19,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
 from .. import _registration
-from .._authorization import parse_callback
-from .._client_auth import client_auth_for
 from .._concurrency import sync_sleep
-from .._config import OAuth2Config, OAuth2Settings, config_from
+from .._config import OAuth2Config, config_from
 from .._discovery import check_metadata, discovery_urls
 from .._keys import pending_key, registration_key, token_key
 from .._logging import CLIENT, client_logger, emit
@@ -51,8 +49,6 @@ from .._pkce import (
     same_secret,
 )
 from .._public import public
-from .._ratelimit import RateLimit
-from .._retry import RetryConfig
 from .._urls import require_bearer_url, require_secure_url, same_issuer
 from ..exceptions import (
     AuthorizationError,
@@ -70,6 +66,11 @@ from ..runtime import ClientAuth, safe_url, transport_error
 from .sender import SyncSender
 from .storage import SyncMemoryStorage, SyncTokenStorage
 from .token_manager import SyncTokenManager
+
+if TYPE_CHECKING:  # imported where used: a program pays for what it calls (see bench_import)
+    from .._config import OAuth2Settings
+    from .._ratelimit import RateLimit
+    from .._retry import RetryConfig
 
 __all__ = ["SyncOAuth2Client"]
 
@@ -126,6 +127,7 @@ class SyncOAuth2Client:
         )
         self._metrics = metrics_collector
         self._endpoints_client: gen.EndpointClient | None = None
+        self._known_key: tuple[str, str] | None = None
         self._clock = clock if clock is not None else time.time
         self._metadata: gen.AuthorizationServerMetadata | None = None
         self._registration: ClientRegistration | None = None
@@ -236,7 +238,11 @@ class SyncOAuth2Client:
         return registration_key(self.config.issuer)
 
     def _token_key(self, client_id: str) -> str:
-        return token_key(self.config.issuer, client_id)
+        # Asked on every authenticated request: the key of the current client is kept.
+        known = self._known_key
+        if known is None or known[0] != client_id:
+            known = self._known_key = (client_id, token_key(self.config.issuer, client_id))
+        return known[1]
 
     def _save_registration(
         self, info: gen.ClientInformationResponse, previous: ClientRegistration | None = None
@@ -390,6 +396,8 @@ class SyncOAuth2Client:
     # ----------------------------------------------------------------------------- tokens
 
     def _client_auth(self, registration: ClientRegistration) -> ClientAuth:
+        from .._client_auth import client_auth_for
+
         return client_auth_for(registration, self.config)
 
     def _token_request(
@@ -526,6 +534,8 @@ class SyncOAuth2Client:
         once; ``iss`` is checked against the issuer (RFC 9207), and required when the server
         advertises it and the callback URL was given. An ID Token is validated.
         """
+        from .._authorization import parse_callback
+
         callback = parse_callback(authorization_code)
         if (
             state is not None

@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from .._concurrency import sync_sleep
 from .._observe import error_key, record_attempt, record_rate_limited, record_retry
 from .._public import public
-from .._ratelimit import RateLimit, TokenBucket
-from .._retry import RetryConfig, should_retry
 from ..exceptions import ConfigurationError, OAuth2Error, RateLimitExceeded
 from ..metrics import MetricsSink
 from ..runtime import send_errors
+
+if TYPE_CHECKING:  # loaded when a sender is given a retry policy or a rate limit
+    from .._ratelimit import RateLimit, TokenBucket
+    from .._retry import RetryConfig
 
 __all__ = ["SyncSender"]
 
@@ -59,10 +61,18 @@ class SyncSender:
         rate_limit: RateLimit | None = None,
         metrics_collector: MetricsSink | None = None,
     ) -> None:
-        if retry_config is not None and not isinstance(retry_config, RetryConfig):
-            raise ConfigurationError("retry_config: expected a RetryConfig")
-        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
-            raise ConfigurationError("rate_limit: expected a RateLimit")
+        if retry_config is not None:
+            from .._retry import RetryConfig
+
+            if not isinstance(retry_config, RetryConfig):
+                raise ConfigurationError("retry_config: expected a RetryConfig")
+        self.bucket: TokenBucket | None = None
+        if rate_limit is not None:
+            from .._ratelimit import RateLimit, TokenBucket
+
+            if not isinstance(rate_limit, RateLimit):
+                raise ConfigurationError("rate_limit: expected a RateLimit")
+            self.bucket = TokenBucket(rate_limit)
         if metrics_collector is not None and not isinstance(metrics_collector, MetricsSink):
             raise ConfigurationError(
                 "metrics_collector: expected a MetricsCollector (or an object with "
@@ -70,7 +80,6 @@ class SyncSender:
             )
         self.retry = retry_config
         self.metrics = metrics_collector
-        self.bucket = TokenBucket(rate_limit) if rate_limit is not None else None
 
     def __repr__(self) -> str:
         limit = self.bucket.limit if self.bucket is not None else None
@@ -119,6 +128,8 @@ class SyncSender:
             retry_if_exception,
             stop_after_attempt,
         )
+
+        from .._retry import should_retry
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome is not None else None
