@@ -135,6 +135,21 @@ def test_importing_and_building_a_client_loads_nothing_optional(name: str) -> No
     assert _loaded_after(code) == []
 
 
+def test_importing_the_clients_loads_no_attrs_class() -> None:
+    """attrs and the classes it builds (~14 ms) load when the first client is built."""
+    probe = (
+        "import sys\n"
+        "from mcp_oauth_dynamicclient import OAuth2Client, SyncOAuth2Client\n"
+        "print('attr' in sys.modules)\n"
+        "OAuth2Client('https://auth.example.com')\n"
+        "print('attr' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_the_first_call_to_a_server_loads_the_generated_models() -> None:
     code = (
         "from mcp_oauth_dynamicclient import SyncOAuth2Client\n"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
 
-__all__ = ["lazy_getattr"]
+__all__ = ["LazyModule", "lazy_getattr"]
 
 
 def lazy_getattr(namespace: dict[str, Any], names: Mapping[str, str]) -> Callable[[str], Any]:
@@ -35,3 +35,23 @@ def lazy_getattr(namespace: dict[str, Any], names: Mapping[str, str]) -> Callabl
         return value
 
     return __getattr__
+
+
+class LazyModule:
+    """A module imported on first attribute access (``LazyModule(__package__, "._models")``).
+
+    For a module whose import costs what a program may not need yet (attrs and the classes it
+    builds): ``module.Name`` imports it then, and keeps ``Name`` on this object so later
+    lookups are plain attribute reads. Type checkers are shown the real module instead (an
+    import under ``TYPE_CHECKING``). The import itself is the interpreter's, so two threads
+    that get here at once import the module once.
+    """
+
+    def __init__(self, package: str | None, name: str) -> None:
+        self._name = name
+        self._package = package
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(import_module(self._name, self._package), attribute)
+        setattr(self, attribute, value)
+        return value

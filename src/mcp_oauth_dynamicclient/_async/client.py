@@ -24,21 +24,11 @@ import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
-from .. import _registration
 from .._concurrency import async_sleep
-from .._config import OAuth2Config, config_from
 from .._discovery import check_metadata, discovery_urls
 from .._keys import pending_key, registration_key, token_key
+from .._lazy import LazyModule
 from .._logging import CLIENT, client_logger, emit
-from .._models import (
-    ClientRegistration,
-    DeviceAuthorization,
-    PendingAuthorization,
-    TokenResponse,
-    dump,
-    load,
-    token_value,
-)
 from .._observe import record_resource_request
 from .._pkce import code_challenge, make_code_verifier, make_nonce, make_state, same_secret
 from .._public import public
@@ -61,9 +51,22 @@ from .storage import MemoryStorage, TokenStorage
 from .token_manager import TokenManager
 
 if TYPE_CHECKING:  # imported where used: a program pays for what it calls (see bench_import)
-    from .._config import OAuth2Settings
+    from .. import _config, _models, _registration
+    from .._config import OAuth2Config, OAuth2Settings
+    from .._models import (
+        ClientRegistration,
+        DeviceAuthorization,
+        PendingAuthorization,
+        TokenResponse,
+    )
     from .._ratelimit import RateLimit
     from .._retry import RetryConfig
+else:
+    # The config, the result types and the registration rules are attrs classes and what they
+    # need (attrs alone is ~10 ms): they load when the first client is built, not at import.
+    _config = LazyModule(__package__, ".._config")
+    _models = LazyModule(__package__, ".._models")
+    _registration = LazyModule(__package__, ".._registration")
 
 __all__ = ["OAuth2Client"]
 
@@ -109,7 +112,7 @@ class OAuth2Client:
         metrics_collector: MetricsSink | None = None,
         **settings: Unpack[OAuth2Settings],
     ) -> None:
-        self.config = config_from(auth_server, config, settings)
+        self.config = _config.config_from(auth_server, config, settings)
         self.storage = storage if storage is not None else MemoryStorage()
         self._owns_http = http_client is None
         self._http = (
@@ -268,7 +271,7 @@ class OAuth2Client:
             stored = await self.storage.retrieve_token(self._registration_key)
             if stored:
                 try:
-                    registration = ClientRegistration.from_dict(stored)
+                    registration = _models.ClientRegistration.from_dict(stored)
                 except ValidationError as exc:
                     raise RegistrationError(
                         f"the stored registration under {self._registration_key!r} is "
@@ -320,7 +323,7 @@ class OAuth2Client:
         stored = await self.storage.retrieve_token(self._registration_key)
         if not stored:
             return None
-        fresh = ClientRegistration.from_dict(stored)
+        fresh = _models.ClientRegistration.from_dict(stored)
         if fresh.registration_access_token == used.registration_access_token:
             return None
         self._registration = fresh
@@ -465,7 +468,7 @@ class OAuth2Client:
         state = state or make_state()
         verifier = make_code_verifier()
         resource = params.pop("resource", None) or self.config.resource
-        pending = PendingAuthorization(
+        pending = _models.PendingAuthorization(
             state=state,
             code_verifier=verifier,
             redirect_uri=redirect_uri,
@@ -486,7 +489,9 @@ class OAuth2Client:
             nonce=pending.nonce,
             extra=params,
         )
-        await self.storage.store_token(pending_key(self.config.issuer, state), dump(pending))
+        await self.storage.store_token(
+            pending_key(self.config.issuer, state), _models.dump(pending)
+        )
         self._last_state = state
         self._event(
             "authorization_request",
@@ -511,7 +516,7 @@ class OAuth2Client:
         await self.storage.delete_token(key)
         if self._last_state is not None and same_secret(self._last_state, state):
             self._last_state = None
-        pending = load(stored, PendingAuthorization, "pending authorization")
+        pending = _models.load(stored, _models.PendingAuthorization, "pending authorization")
         if not same_secret(pending.state, state):
             raise AuthorizationError("state mismatch", error_code="invalid_state")
         if self._clock() - pending.created_at > PENDING_LIFETIME:
@@ -583,7 +588,7 @@ class OAuth2Client:
             wire = await self._token_request(body, registration)
         except TokenError as exc:
             raise same_failure(CodeExchangeError, exc) from exc
-        token = TokenResponse.from_wire(wire, now=self._clock())
+        token = _models.TokenResponse.from_wire(wire, now=self._clock())
         if token.id_token is not None:
             await self._validate_id_token(token.id_token, registration, pending.nonce)
         kept = await self._keep(registration, token)
@@ -642,7 +647,7 @@ class OAuth2Client:
         registration = await self.register()
         body = gen.RefreshTokenRequest(refresh_token=refresh_token, resource=self._resources())
         wire = await self._token_request(body, registration)
-        fresh = TokenResponse.from_wire(
+        fresh = _models.TokenResponse.from_wire(
             wire, now=self._clock(), previous=previous, refresh_token=refresh_token
         )
         if fresh.id_token is not None:
@@ -705,7 +710,9 @@ class OAuth2Client:
                 raise
             registration = await self.register(force=True)
             wire = await self._token_request(body, registration)
-        kept = await self._keep(registration, TokenResponse.from_wire(wire, now=self._clock()))
+        kept = await self._keep(
+            registration, _models.TokenResponse.from_wire(wire, now=self._clock())
+        )
         self._got_token(registration, kept, "client_credentials")
         return kept
 
@@ -715,7 +722,7 @@ class OAuth2Client:
         """Revoke a token (RFC 7009 §2.1); a stored token it belongs to is forgotten."""
         if token_type not in ("access_token", "refresh_token"):
             raise ValidationError("token_type: expected 'access_token' or 'refresh_token'")
-        value = token_value(token, token_type)
+        value = _models.token_value(token, token_type)
         url = await self._endpoint("revocation_endpoint", TokenError)
         registration = await self.register()
         body = gen.RevocationRequest(token=value, token_type_hint=token_type)
@@ -736,7 +743,7 @@ class OAuth2Client:
         """What the server says of a token (RFC 7662 §2.2): ``active``, ``scope``, ``exp``…"""
         url = await self._endpoint("introspection_endpoint", TokenError)
         registration = await self.register()
-        body = gen.IntrospectionRequest(token=token_value(token, "access_token"))
+        body = gen.IntrospectionRequest(token=_models.token_value(token, "access_token"))
         result = await self._endpoints.introspect_token(
             url, body, client_auth=self._client_auth(registration)
         )
@@ -749,7 +756,7 @@ class OAuth2Client:
         from .. import _jwt  # ID tokens and JWTs only: not loaded at import
 
         metadata = await self.discover()
-        value = token_value(token, "access_token")
+        value = _models.token_value(token, "access_token")
         if metadata.introspection_endpoint is not None:
             try:
                 return await self.introspect_token(value)
@@ -781,7 +788,7 @@ class OAuth2Client:
         response = await self._endpoints.request_device_authorization(
             url, body, client_auth=self._client_auth(registration)
         )
-        device = DeviceAuthorization.from_wire(response, now=self._clock())
+        device = _models.DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device
         self._event(
             "device_authorization",
@@ -826,7 +833,7 @@ class OAuth2Client:
                     continue
                 raise same_failure(AuthorizationError, exc) from exc
             self._devices.pop(device_code, None)
-            token = TokenResponse.from_wire(wire, now=self._clock())
+            token = _models.TokenResponse.from_wire(wire, now=self._clock())
             kept = await self._keep(registration, token)
             self._got_token(registration, kept, "urn:ietf:params:oauth:grant-type:device_code")
             return kept
@@ -846,7 +853,7 @@ class OAuth2Client:
         require_bearer_url(str(url))
         headers = kwargs.pop("headers", None)
         if token is not None:
-            access_token = token_value(token, "access_token")
+            access_token = _models.token_value(token, "access_token")
             return await self._send_with(method, url, access_token, headers, kwargs)
         registration = self._registration
         key = (

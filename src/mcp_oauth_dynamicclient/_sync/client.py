@@ -25,21 +25,11 @@ import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
-from .. import _registration
 from .._concurrency import sync_sleep
-from .._config import OAuth2Config, config_from
 from .._discovery import check_metadata, discovery_urls
 from .._keys import pending_key, registration_key, token_key
+from .._lazy import LazyModule
 from .._logging import CLIENT, client_logger, emit
-from .._models import (
-    ClientRegistration,
-    DeviceAuthorization,
-    PendingAuthorization,
-    TokenResponse,
-    dump,
-    load,
-    token_value,
-)
 from .._observe import record_resource_request
 from .._pkce import (
     code_challenge,
@@ -68,9 +58,22 @@ from .storage import SyncMemoryStorage, SyncTokenStorage
 from .token_manager import SyncTokenManager
 
 if TYPE_CHECKING:  # imported where used: a program pays for what it calls (see bench_import)
-    from .._config import OAuth2Settings
+    from .. import _config, _models, _registration
+    from .._config import OAuth2Config, OAuth2Settings
+    from .._models import (
+        ClientRegistration,
+        DeviceAuthorization,
+        PendingAuthorization,
+        TokenResponse,
+    )
     from .._ratelimit import RateLimit
     from .._retry import RetryConfig
+else:
+    # The config, the result types and the registration rules are attrs classes and what they
+    # need (attrs alone is ~10 ms): they load when the first client is built, not at import.
+    _config = LazyModule(__package__, ".._config")
+    _models = LazyModule(__package__, ".._models")
+    _registration = LazyModule(__package__, ".._registration")
 
 __all__ = ["SyncOAuth2Client"]
 
@@ -116,7 +119,7 @@ class SyncOAuth2Client:
         metrics_collector: MetricsSink | None = None,
         **settings: Unpack[OAuth2Settings],
     ) -> None:
-        self.config = config_from(auth_server, config, settings)
+        self.config = _config.config_from(auth_server, config, settings)
         self.storage = storage if storage is not None else SyncMemoryStorage()
         self._owns_http = http_client is None
         self._http = (
@@ -273,7 +276,7 @@ class SyncOAuth2Client:
             stored = self.storage.retrieve_token(self._registration_key)
             if stored:
                 try:
-                    registration = ClientRegistration.from_dict(stored)
+                    registration = _models.ClientRegistration.from_dict(stored)
                 except ValidationError as exc:
                     raise RegistrationError(
                         f"the stored registration under {self._registration_key!r} is "
@@ -325,7 +328,7 @@ class SyncOAuth2Client:
         stored = self.storage.retrieve_token(self._registration_key)
         if not stored:
             return None
-        fresh = ClientRegistration.from_dict(stored)
+        fresh = _models.ClientRegistration.from_dict(stored)
         if fresh.registration_access_token == used.registration_access_token:
             return None
         self._registration = fresh
@@ -468,7 +471,7 @@ class SyncOAuth2Client:
         state = state or make_state()
         verifier = make_code_verifier()
         resource = params.pop("resource", None) or self.config.resource
-        pending = PendingAuthorization(
+        pending = _models.PendingAuthorization(
             state=state,
             code_verifier=verifier,
             redirect_uri=redirect_uri,
@@ -489,7 +492,7 @@ class SyncOAuth2Client:
             nonce=pending.nonce,
             extra=params,
         )
-        self.storage.store_token(pending_key(self.config.issuer, state), dump(pending))
+        self.storage.store_token(pending_key(self.config.issuer, state), _models.dump(pending))
         self._last_state = state
         self._event(
             "authorization_request",
@@ -514,7 +517,7 @@ class SyncOAuth2Client:
         self.storage.delete_token(key)
         if self._last_state is not None and same_secret(self._last_state, state):
             self._last_state = None
-        pending = load(stored, PendingAuthorization, "pending authorization")
+        pending = _models.load(stored, _models.PendingAuthorization, "pending authorization")
         if not same_secret(pending.state, state):
             raise AuthorizationError("state mismatch", error_code="invalid_state")
         if self._clock() - pending.created_at > PENDING_LIFETIME:
@@ -586,7 +589,7 @@ class SyncOAuth2Client:
             wire = self._token_request(body, registration)
         except TokenError as exc:
             raise same_failure(CodeExchangeError, exc) from exc
-        token = TokenResponse.from_wire(wire, now=self._clock())
+        token = _models.TokenResponse.from_wire(wire, now=self._clock())
         if token.id_token is not None:
             self._validate_id_token(token.id_token, registration, pending.nonce)
         kept = self._keep(registration, token)
@@ -643,7 +646,7 @@ class SyncOAuth2Client:
         registration = self.register()
         body = gen.RefreshTokenRequest(refresh_token=refresh_token, resource=self._resources())
         wire = self._token_request(body, registration)
-        fresh = TokenResponse.from_wire(
+        fresh = _models.TokenResponse.from_wire(
             wire, now=self._clock(), previous=previous, refresh_token=refresh_token
         )
         if fresh.id_token is not None:
@@ -706,7 +709,7 @@ class SyncOAuth2Client:
                 raise
             registration = self.register(force=True)
             wire = self._token_request(body, registration)
-        kept = self._keep(registration, TokenResponse.from_wire(wire, now=self._clock()))
+        kept = self._keep(registration, _models.TokenResponse.from_wire(wire, now=self._clock()))
         self._got_token(registration, kept, "client_credentials")
         return kept
 
@@ -714,7 +717,7 @@ class SyncOAuth2Client:
         """Revoke a token (RFC 7009 §2.1); a stored token it belongs to is forgotten."""
         if token_type not in ("access_token", "refresh_token"):
             raise ValidationError("token_type: expected 'access_token' or 'refresh_token'")
-        value = token_value(token, token_type)
+        value = _models.token_value(token, token_type)
         url = self._endpoint("revocation_endpoint", TokenError)
         registration = self.register()
         body = gen.RevocationRequest(token=value, token_type_hint=token_type)
@@ -735,7 +738,7 @@ class SyncOAuth2Client:
         """What the server says of a token (RFC 7662 §2.2): ``active``, ``scope``, ``exp``…"""
         url = self._endpoint("introspection_endpoint", TokenError)
         registration = self.register()
-        body = gen.IntrospectionRequest(token=token_value(token, "access_token"))
+        body = gen.IntrospectionRequest(token=_models.token_value(token, "access_token"))
         result = self._endpoints.introspect_token(
             url, body, client_auth=self._client_auth(registration)
         )
@@ -748,7 +751,7 @@ class SyncOAuth2Client:
         from .. import _jwt  # ID tokens and JWTs only: not loaded at import
 
         metadata = self.discover()
-        value = token_value(token, "access_token")
+        value = _models.token_value(token, "access_token")
         if metadata.introspection_endpoint is not None:
             try:
                 return self.introspect_token(value)
@@ -780,7 +783,7 @@ class SyncOAuth2Client:
         response = self._endpoints.request_device_authorization(
             url, body, client_auth=self._client_auth(registration)
         )
-        device = DeviceAuthorization.from_wire(response, now=self._clock())
+        device = _models.DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device
         self._event(
             "device_authorization",
@@ -825,7 +828,7 @@ class SyncOAuth2Client:
                     continue
                 raise same_failure(AuthorizationError, exc) from exc
             self._devices.pop(device_code, None)
-            token = TokenResponse.from_wire(wire, now=self._clock())
+            token = _models.TokenResponse.from_wire(wire, now=self._clock())
             kept = self._keep(registration, token)
             self._got_token(registration, kept, "urn:ietf:params:oauth:grant-type:device_code")
             return kept
@@ -845,7 +848,7 @@ class SyncOAuth2Client:
         require_bearer_url(str(url))
         headers = kwargs.pop("headers", None)
         if token is not None:
-            access_token = token_value(token, "access_token")
+            access_token = _models.token_value(token, "access_token")
             return self._send_with(method, url, access_token, headers, kwargs)
         registration = self._registration
         key = (

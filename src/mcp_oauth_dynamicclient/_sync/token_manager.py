@@ -18,15 +18,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._concurrency import SyncLock
 from .._keys import client_id_of
+from .._lazy import LazyModule
 from .._logging import TOKENS, emit, tokens_logger
-from .._models import TokenResponse
 from .._public import public
 from ..exceptions import ConfigurationError, TokenError, ValidationError
 from .storage import SyncMemoryStorage, SyncTokenStorage
+
+if TYPE_CHECKING:
+    from .. import _models
+    from .._models import TokenResponse
+else:  # attrs classes: loaded when first used, not at import (see _lazy.LazyModule)
+    _models = LazyModule(__package__, ".._models")
 
 __all__ = ["SyncRefresher", "SyncTokenManager"]
 
@@ -101,8 +107,8 @@ class SyncTokenManager:
     ) -> bool:
         """Whether ``token`` has expired or will within ``skew`` seconds (default: the
         manager's), judged on its absolute ``expires_at``."""
-        if not isinstance(token, TokenResponse):
-            token = TokenResponse.from_dict(token, now=self._clock())
+        if not isinstance(token, _models.TokenResponse):
+            token = _models.TokenResponse.from_dict(token, now=self._clock())
         return token.is_expired(self.skew if skew is None else skew, now=self._clock())
 
     def store_token(self, key: str, token: TokenResponse | Mapping[str, Any]) -> TokenResponse:
@@ -112,8 +118,8 @@ class SyncTokenManager:
         down), this process still has the token, which matters most for a freshly rotated
         refresh token the server will not accept twice.
         """
-        if not isinstance(token, TokenResponse):
-            token = TokenResponse.from_dict(token, now=self._clock())
+        if not isinstance(token, _models.TokenResponse):
+            token = _models.TokenResponse.from_dict(token, now=self._clock())
         self._cache[key] = token
         self.storage.store_token(key, token.to_dict())
         return token
@@ -125,7 +131,7 @@ class SyncTokenManager:
             self._cache.pop(key, None)
             return None
         try:
-            token = TokenResponse.from_dict(stored, now=self._clock())
+            token = _models.TokenResponse.from_dict(stored, now=self._clock())
         except ValidationError as exc:
             raise TokenError(f"the token stored under {key!r} is unreadable: {exc}") from None
         self._cache[key] = token
