@@ -3,7 +3,7 @@
     python benchmarks/bench_import.py [--runs 21]
 
 Each import runs in a new ``python -c`` process, alternating between the statements so machine
-load falls on all alike; the medians are compared. Target: at most ``import httpx`` + 30 ms (jwt,
+load falls on all alike; the medians are compared. Target: at most ``import httpx`` + 15 ms (jwt,
 redis, cryptography, cattrs, tenacity and the generated attrs models load on first use).
 
 Bytecode is compiled first (``compileall`` over the installed packages and ``src``), and the
