@@ -14,6 +14,10 @@ from mcp_oauth_dynamicclient.runtime import LazyConverter
 
 EXPECTED = {
     "AsyncSender",
+    "BearerChallenge",
+    "Challenge",
+    "parse_bearer_challenge",
+    "parse_www_authenticate",
     "AuthorizationError",
     "CodeExchangeError",
     "RateLimitExceeded",

@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     from ._sync.client import SyncOAuth2Client
     from ._sync.sender import SyncSender
     from ._sync.token_manager import SyncTokenManager
+    from ._www_authenticate import (
+        BearerChallenge,
+        Challenge,
+        parse_bearer_challenge,
+        parse_www_authenticate,
+    )
 
     __version__: str
 else:  # type checkers see only the imports above, so a misspelt name is an error for them
@@ -60,6 +66,10 @@ else:  # type checkers see only the imports above, so a misspelt name is an erro
             "RetryConfig": "._retry",
             "JsonFormatter": "._logging",
             "RateLimit": "._ratelimit",
+            "BearerChallenge": "._www_authenticate",
+            "Challenge": "._www_authenticate",
+            "parse_bearer_challenge": "._www_authenticate",
+            "parse_www_authenticate": "._www_authenticate",
         },
     )
 
@@ -82,6 +92,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "AsyncSender",
     "AuthorizationError",
+    "BearerChallenge",
+    "Challenge",
     "ClientRegistration",
     "CodeExchangeError",
     "ConfigurationError",
@@ -105,4 +117,6 @@ __all__ = [
     "TokenResponse",
     "ValidationError",
     "__version__",
+    "parse_bearer_challenge",
+    "parse_www_authenticate",
 ]

@@ -5,8 +5,9 @@ the packages users regenerate from their servers' specs alike, imports this modu
 ``mcp_oauth_dynamicclient.exceptions``, nothing else of the library. A regenerated package
 keeps working across the patch releases of the library it was generated with.
 
-It is the bottom layer: it imports only ``exceptions`` and leaves (``_json``, ``_lazy``, and
-``_converter`` on first use), never the retry policy, the clients or the storage above it.
+It is the bottom layer: it imports only ``exceptions`` and leaves (``_json``, ``_lazy``,
+``_www_authenticate``, and ``_converter`` on first use), never the retry policy, the clients
+or the storage above it.
 
 What it holds:
 
@@ -31,7 +32,6 @@ What it holds:
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -41,6 +41,7 @@ import httpx
 
 from ._json import json_type_name
 from ._lazy import lazy_getattr
+from ._www_authenticate import parse_bearer_challenge
 from .exceptions import NetworkError, OAuth2Error, ValidationError
 
 if TYPE_CHECKING:
@@ -356,19 +357,11 @@ def transport_error(
 
 # ----------------------------------------------------------------------------- responses
 
-_AUTH_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
-
-def _bearer_challenge(response: httpx.Response) -> dict[str, str]:
-    """The auth-params of a ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3)."""
-    header = response.headers.get("www-authenticate", "")
-    if not header.lower().startswith("bearer"):
-        return {}
-    params = {}
-    for match in _AUTH_PARAM.finditer(header[len("bearer") :]):
-        quoted, token = match.group(2), match.group(3)
-        params[match.group(1).lower()] = quoted.replace('\\"', '"') if quoted is not None else token
-    return params
+def _bearer_challenge(response: httpx.Response) -> Mapping[str, str]:
+    """The auth-params of the response's ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3)."""
+    challenge = parse_bearer_challenge(response.headers.get_list("www-authenticate"))
+    return challenge.params if challenge is not None else {}
 
 
 def _content_type(response: httpx.Response) -> str:

@@ -33,6 +33,7 @@ from .._observe import record_resource_request
 from .._pkce import code_challenge, make_code_verifier, make_nonce, make_state, same_secret
 from .._public import public
 from .._urls import require_bearer_url, require_secure_url, same_issuer
+from .._www_authenticate import parse_bearer_challenge
 from ..exceptions import (
     AuthorizationError,
     CodeExchangeError,
@@ -866,7 +867,8 @@ class OAuth2Client:
         if (
             response.status_code == 401
             and current.refresh_token
-            and "invalid_token" in response.headers.get("www-authenticate", "")
+            and (challenge := parse_bearer_challenge(response.headers.get_list("www-authenticate")))
+            and challenge.error == "invalid_token"  # RFC 6750 §3.1
         ):
             await response.aclose()
             refreshed = await self.tokens.refresh_token(key, current)

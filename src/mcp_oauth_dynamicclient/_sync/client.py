@@ -40,6 +40,7 @@ from .._pkce import (
 )
 from .._public import public
 from .._urls import require_bearer_url, require_secure_url, same_issuer
+from .._www_authenticate import parse_bearer_challenge
 from ..exceptions import (
     AuthorizationError,
     CodeExchangeError,
@@ -861,7 +862,8 @@ class SyncOAuth2Client:
         if (
             response.status_code == 401
             and current.refresh_token
-            and "invalid_token" in response.headers.get("www-authenticate", "")
+            and (challenge := parse_bearer_challenge(response.headers.get_list("www-authenticate")))
+            and challenge.error == "invalid_token"  # RFC 6750 §3.1
         ):
             response.close()
             refreshed = self.tokens.refresh_token(key, current)
