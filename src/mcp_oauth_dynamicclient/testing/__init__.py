@@ -9,7 +9,10 @@
 - ``/authorize`` (auto-approved by a test user, PKCE S256 only, RFC 9207 ``iss``), ``/token``
   (authorization code, refresh with rotation, client credentials, device code), RFC 7009
   revocation, RFC 7662 introspection, RFC 8628 device authorization;
-- a Bearer-protected ``/mcp`` endpoint (RFC 6750, RFC 9728 ``resource_metadata``).
+- a Bearer-protected ``/mcp`` endpoint (RFC 6750, RFC 9728 ``resource_metadata``) that is a
+  minimal MCP server on the Streamable HTTP transport (MCP 2025-11-25): ``initialize``,
+  sessions, ``ping``, ``tools/list`` and ``tools/call`` of an ``echo`` tool, with per-tool
+  scopes for step-up and a resource that can move to another authorization server.
 
 Knobs (:class:`ServerSettings`), a :class:`Clock` to advance instead of sleeping, injected
 :class:`Fault` s and the :class:`RequestLog` make client behaviour testable::

@@ -66,7 +66,7 @@ def build_app(ctx: Context, log: RequestLog, faults: FaultSet) -> ASGIApp:
         route(Paths.INTROSPECT, introspect_endpoint, "POST"),
         route(Paths.DEVICE_AUTHORIZATION, device_authorization_endpoint, "POST"),
         route(Paths.DEVICE_VERIFICATION, device_page, "GET"),
-        route(Paths.MCP, mcp_endpoint, "GET", "POST"),
+        route(Paths.MCP, mcp_endpoint, "GET", "POST", "DELETE"),
     ]
     app = Starlette(
         routes=routes,

@@ -8,12 +8,15 @@ revocation, introspection and device endpoints, and the supported grants and cli
 authentication methods. The protected resource metadata of ``/mcp`` (RFC 9728 §3) is served at
 ``/.well-known/oauth-protected-resource/mcp`` (path inserted, §3.1); the origin's own at
 ``/.well-known/oauth-protected-resource``, each naming the resource it was fetched for (§3.3).
+Knobs change that: ``root_resource_metadata`` makes the origin's URL serve the ``/mcp``
+metadata (or nothing), ``serve_resource_metadata=False`` serves none (404), and
+``authorization_servers`` / ``resource_scopes`` replace the members of the same name.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from .._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ._client_authn import ASSERTION_ALGORITHMS
@@ -53,10 +56,13 @@ def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
 
 def resource_metadata(ctx: Context, resource: str) -> ProtectedResourceMetadata:
     """The RFC 9728 §2 metadata of ``resource``."""
+    scopes = ctx.settings.resource_scopes
+    if scopes is None:
+        scopes = ctx.settings.scopes
     return ProtectedResourceMetadata(
         resource=resource,
-        authorization_servers=[ctx.issuer],
-        scopes_supported=list(ctx.settings.scopes),
+        authorization_servers=list(ctx.authorization_servers),
+        scopes_supported=list(scopes) if scopes else None,
         bearer_methods_supported=["header"],
         resource_name="MockAuthServer MCP endpoint",
     )
@@ -69,7 +75,11 @@ async def authorization_server_metadata(ctx: Context, request: Request) -> Respo
 
 async def protected_resource_metadata(ctx: Context, request: Request) -> Response:
     """``GET /.well-known/oauth-protected-resource[/mcp]`` (RFC 9728 §3)."""
-    mcp = request.url.path == Paths.PR_METADATA_MCP
+    root = ctx.settings.root_resource_metadata
+    mcp = request.url.path == Paths.PR_METADATA_MCP or root == "mcp"
+    if not ctx.settings.serve_resource_metadata or (not mcp and root == "absent"):
+        body = {"error": "invalid_request", "error_description": "no such endpoint"}
+        return JSONResponse(body, status_code=404)
     return model_response(resource_metadata(ctx, ctx.resource if mcp else ctx.issuer))
 
 

@@ -6,7 +6,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypedDict, Unpack
+from typing import Any, Literal, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from .._generated import ClientInformationResponse, ClientMetadata, TokenResponse, converter
 from ._app import build_app
 from ._clock import Clock
-from ._context import Context, Paths
+from ._context import Context, Paths, register_context
 from ._device import decide
 from ._faults import Fault, FaultRule, FaultSet
 from ._http import OAuthProblem, shape_problem
@@ -51,6 +51,12 @@ class SettingsKnobs(TypedDict, total=False):
     resources: Sequence[str]
     reject_unknown_resources: bool
     require_audience: bool
+    tool_scopes: Mapping[str, str | None]
+    resource_scopes: Sequence[str] | None
+    authorization_servers: Sequence[str] | None
+    challenge_resource_metadata: bool
+    serve_resource_metadata: bool
+    root_resource_metadata: Literal["origin", "mcp", "absent"]
 
 
 class _Core:
@@ -79,6 +85,7 @@ class _Core:
                     self.port = sock.getsockname()[1]
                     issuer = f"http://127.0.0.1:{self.port}"
                     self.ctx = Context(issuer, self.settings, self.clock, self.state, signing_key())
+                    register_context(self.ctx)
                     self.app = build_app(self.ctx, self.log, self.faults)
                 thread = ServerThread(self.app, self.ctx, sock)
             except BaseException:
@@ -105,8 +112,10 @@ class MockAuthServer:
     It implements RFC 8414 and RFC 9728 discovery, RFC 7591/7592 dynamic registration and
     management, the authorization code grant with PKCE S256 (RFC 7636) and RFC 9207 ``iss``,
     refresh with rotation, client credentials, the device flow (RFC 8628), revocation
-    (RFC 7009), introspection (RFC 7662), ID tokens, and a Bearer-protected ``/mcp`` resource,
-    strictly: bad input gets the RFC's error, never a 500.
+    (RFC 7009), introspection (RFC 7662), ID tokens, and a Bearer-protected ``/mcp`` resource
+    that is a minimal MCP Streamable HTTP server (``initialize``, ``ping``, ``tools/list``,
+    ``tools/call`` of an ``echo`` tool; MCP 2025-11-25), strictly: bad input gets the RFC's
+    error, never a 500.
 
     Use it as a context manager (``with`` or ``async with``), with :meth:`start` and
     :meth:`stop`, or not at all: reading :attr:`url` starts a server that was never started,
@@ -250,6 +259,28 @@ class MockAuthServer:
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self._core.faults.clear()
+
+    # ----------------------------------------------------------------------- MCP sessions
+
+    @property
+    def mcp_sessions(self) -> frozenset[str]:
+        """The ``Mcp-Session-Id`` s of the MCP sessions open at ``/mcp``."""
+        ctx = self._core.ctx
+        if ctx is None:
+            return frozenset()
+        with ctx.state.lock:
+            return frozenset(ctx.state.mcp_sessions)
+
+    def end_mcp_session(self, session_id: str | None = None) -> None:
+        """End one MCP session (all without ``session_id``) from the server side: the next
+        request naming it gets 404, and the client must initialize again (MCP 2025-11-25
+        Transports, "Session Management" item 3)."""
+        ctx = self._ctx()
+        with ctx.state.lock:
+            if session_id is None:
+                ctx.state.mcp_sessions.clear()
+            else:
+                ctx.state.mcp_sessions.pop(session_id, None)
 
     # -------------------------------------------------------------------- user stand-in
 

@@ -3,13 +3,20 @@
 A :class:`ServerSettings` is passed to (or built by) :class:`MockAuthServer`; its attributes can
 be changed while the server runs (``server.settings.rotate_refresh_tokens = False``) and the next
 request sees the change. Every assignment is validated.
+
+The knobs of the MCP resource side (``tool_scopes``, ``resource_scopes``,
+``authorization_servers``, ``challenge_resource_metadata``, ``serve_resource_metadata``,
+``root_resource_metadata``) shape what an MCP client meets at ``/mcp`` (MCP 2025-11-25,
+Authorization) and in the RFC 9728 protected resource metadata.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -40,6 +47,42 @@ def _to_tuple(value: Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(value.split())
     return tuple(value)
+
+
+def _to_optional_tuple(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else _to_tuple(value)
+
+
+def _optional_scope_tokens(
+    instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...] | None
+) -> None:
+    if value is not None:
+        _scope_tokens(instance, attribute, value)
+
+
+def _to_tool_scopes(value: Mapping[str, str | None]) -> Mapping[str, str | None]:
+    return MappingProxyType(dict(value))
+
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")  # MCP 2025-11-25 Tools, "Tool Names"
+
+
+def _tool_scopes(
+    instance: Any, attribute: attrs.Attribute[Any], value: Mapping[str, str | None]
+) -> None:
+    for name, scope in value.items():
+        if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
+            raise ValueError(f"{attribute.name}: {name!r} is not an MCP tool name")
+        _scope_string(instance, attribute, scope)
+
+
+def _server_urls(
+    instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...] | None
+) -> None:
+    for url in value or ():
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or "#" in url:
+            raise ValueError(f"{attribute.name}: {url!r} is not an RFC 8414 issuer URL")
 
 
 @attrs.define(kw_only=True)
@@ -87,3 +130,39 @@ class ServerSettings:
     reject_unknown_resources: bool = True
     #: ``/mcp`` refuses tokens that were issued without a ``resource`` (no audience).
     require_audience: bool = False
+    #: Scope each MCP tool needs on top of ``required_scope``, by tool name, e.g.
+    #: ``{"echo": "mcp:read", "admin_tool": "mcp:admin"}``. A ``tools/call`` whose token lacks
+    #: it is a 403 ``insufficient_scope`` naming the scopes needed (RFC 6750 §3.1, MCP
+    #: 2025-11-25 Authorization "Scope Challenge Handling"): step-up. A name other than
+    #: ``echo`` adds a tool that echoes like ``echo`` does; ``None`` as the scope adds a tool
+    #: that needs nothing more.
+    tool_scopes: Mapping[str, str | None] = attrs.field(
+        factory=dict, converter=_to_tool_scopes, validator=_tool_scopes
+    )
+    #: ``scopes_supported`` of the protected resource metadata (RFC 9728 §2); ``None`` lists
+    #: ``scopes``, an empty tuple leaves the member out.
+    resource_scopes: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_to_optional_tuple, validator=_optional_scope_tokens
+    )
+    #: ``authorization_servers`` of the protected resource metadata (RFC 9728 §2); ``None``
+    #: names this server. Naming others "moves" the resource: ``/mcp`` then accepts only
+    #: tokens of those servers (another ``MockAuthServer`` in this process is recognised, and
+    #: serves this ``/mcp`` as a resource indicator) and refuses this server's own with 401
+    #: ``invalid_token``.
+    authorization_servers: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_to_optional_tuple, validator=_server_urls
+    )
+    #: Whether the ``WWW-Authenticate`` challenges of ``/mcp`` carry ``resource_metadata``
+    #: (RFC 9728 §5.1); off behaves like servers that leave it out, so clients must probe the
+    #: well-known URLs (MCP 2025-11-25 Authorization, "Protected Resource Metadata Discovery").
+    challenge_resource_metadata: bool = True
+    #: Whether the protected resource metadata is served at all (RFC 9728 §3); off answers 404
+    #: at both well-known URLs, like a 2025-03-26-era MCP server.
+    serve_resource_metadata: bool = True
+    #: What ``/.well-known/oauth-protected-resource`` (the origin's URL) serves: ``"origin"``
+    #: the metadata of the origin as a resource (RFC 9728 §3.3: ``resource`` is the URL it was
+    #: fetched for), ``"mcp"`` the metadata of ``/mcp`` (as single-resource MCP servers do),
+    #: ``"absent"`` a 404 (only the path-inserted URL of RFC 9728 §3.1 serves metadata).
+    root_resource_metadata: Literal["origin", "mcp", "absent"] = attrs.field(
+        default="origin", validator=attrs.validators.in_(("origin", "mcp", "absent"))
+    )

@@ -26,6 +26,7 @@ __all__ = [
     "ClientRecord",
     "DeviceAuthorization",
     "Grant",
+    "McpSession",
     "RefreshToken",
     "ServerState",
     "new_secret",
@@ -143,6 +144,17 @@ class DeviceAuthorization:
     subject: str | None = None
 
 
+@attrs.define(eq=False)
+class McpSession:
+    """An MCP session (MCP 2025-11-25 Transports, "Session Management"): its ``Mcp-Session-Id``,
+    the user it is bound to and the protocol version ``initialize`` agreed on."""
+
+    session_id: str
+    subject: str
+    protocol_version: str
+    initialized: bool = False
+
+
 class ServerState:
     """Everything the server knows, guarded by :attr:`lock` (re-entrant)."""
 
@@ -156,6 +168,7 @@ class ServerState:
         self.devices: dict[str, DeviceAuthorization] = {}
         self.user_codes: dict[str, str] = {}
         self.assertion_ids: dict[tuple[str, str], float] = {}
+        self.mcp_sessions: dict[str, McpSession] = {}
 
     # ------------------------------------------------------------------------- clients
 
