@@ -148,9 +148,7 @@ class OAuth2Config:
 
     @property
     def issuer(self) -> str:
-        """The issuer identifier: ``auth_server`` without a trailing ``/`` on an empty path."""
-        if self.auth_server.endswith("/") and self.auth_server.count("/") == 3:
-            return self.auth_server[:-1]
+        """The issuer identifier: ``auth_server`` exactly as given (RFC 8414 §2, §3.3)."""
         return self.auth_server
 
     @property

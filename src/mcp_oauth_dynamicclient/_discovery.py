@@ -51,9 +51,12 @@ def discovery_urls(issuer: str) -> list[str]:
 def check_metadata(metadata: AuthorizationServerMetadata, issuer: str) -> None:
     """Refuse metadata for another issuer (RFC 8414 §3.3) or with insecure endpoint URLs."""
     if not same_issuer(metadata.issuer, issuer):
+        hint = ""
+        if metadata.issuer.rstrip("/") == issuer.rstrip("/"):
+            hint = f"; if that is your server, configure it as {metadata.issuer!r}"
         raise DiscoveryError(
-            f"the metadata names issuer {metadata.issuer!r}, not {issuer!r} (RFC 8414 §3.3); "
-            "refusing it"
+            f"the metadata names issuer {metadata.issuer!r}, not {issuer!r} (RFC 8414 §3.3 "
+            f"compares issuers as exact strings); refusing it{hint}"
         )
     for name in _ENDPOINTS:
         value = getattr(metadata, name)

@@ -93,12 +93,16 @@ def from_response(
     *,
     issuer: str,
     now: float,
+    requested_method: str,
     previous: ClientRegistration | None = None,
 ) -> ClientRegistration:
     """The registration a client information response describes (RFC 7591 §3.2.1, 7592 §3).
 
     A field the response leaves out keeps its ``previous`` value: a server that does not
-    rotate the registration access token on an update still accepts the old one.
+    rotate the registration access token on an update still accepts the old one. A response
+    without ``token_endpoint_auth_method`` registered the method the client asked for
+    (``requested_method``): RFC 7591 §3.2.1 has the server return every registered value, and
+    one it leaves out is taken as unchanged, not as the RFC's default.
 
     Raises:
         RegistrationError: a client that authenticates with a secret was given none.
@@ -106,6 +110,7 @@ def from_response(
     from . import _generated as gen
 
     payload = {**(previous.metadata if previous else {}), **gen.converter.unstructure(info)}
+    payload.setdefault("token_endpoint_auth_method", requested_method)
     registration = ClientRegistration.from_information(
         gen.converter.structure(payload, gen.ClientInformationResponse),
         issuer=issuer,

@@ -87,16 +87,12 @@ def require_bearer_url(url: str) -> None:
 
 
 def same_issuer(a: str, b: str) -> bool:
-    """Issuer identifiers compared as RFC 8414 §3.3 asks: the same URL.
+    """Issuer identifiers compared as RFC 8414 §3.3 and RFC 9207 §2.4 ask: as strings.
 
-    Only the equivalence RFC 3986 §6.2.3 gives for http(s) is applied: an empty path and ``/``
-    are the same, so ``https://as.example`` matches ``https://as.example/``.
+    No normalisation at all: ``https://as.example`` and ``https://as.example/`` are two issuers
+    (a mix-up defence must not let one stand for the other).
     """
-
-    def normal(value: str) -> str:
-        return value + "/" if value.count("/") == 2 else value
-
-    return normal(a) == normal(b)
+    return a == b
 
 
 def require_redirect_uri(uri: str) -> str:

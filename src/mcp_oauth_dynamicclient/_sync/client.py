@@ -253,7 +253,11 @@ class SyncOAuth2Client:
     ) -> ClientRegistration:
         """Keep the registration a client information response describes (RFC 7591 §3.2.1)."""
         registration = _registration.from_response(
-            info, issuer=self.config.issuer, now=self._clock(), previous=previous
+            info,
+            issuer=self.config.issuer,
+            now=self._clock(),
+            requested_method=self.config.token_endpoint_auth_method,
+            previous=previous,
         )
         self.storage.store_token(self._registration_key, registration.to_dict())
         self._registration = registration
