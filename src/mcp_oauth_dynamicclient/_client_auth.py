@@ -70,8 +70,12 @@ class NoClientAuth:
         form["client_id"] = self.client_id
 
 
-def client_auth_for(registration: ClientRegistration, config: OAuth2Config) -> ClientAuth:
+def client_auth_for(
+    registration: ClientRegistration, config: OAuth2Config, *, audience: str
+) -> ClientAuth:
     """Token endpoint authentication for the registered method (RFC 6749 §2.3, RFC 7523 §2.2).
+
+    ``audience`` is the issuer, named in a client assertion (RFC 7523 §3).
 
     Raises:
         ConfigurationError: the method needs a client secret and there is none.
@@ -89,7 +93,7 @@ def client_auth_for(registration: ClientRegistration, config: OAuth2Config) -> C
             config.private_key,
             algorithm=config.client_assertion_algorithm,
             key_id=config.private_key_id,
-            audience=config.issuer,
+            audience=audience,
         )
     if secret is None:
         raise ConfigurationError(f"client_secret: required for {method}")
@@ -98,5 +102,5 @@ def client_auth_for(registration: ClientRegistration, config: OAuth2Config) -> C
     if method == "client_secret_jwt":
         from ._client_auth_jwt import ClientSecretJwt
 
-        return ClientSecretJwt(client_id, secret, audience=config.issuer)
+        return ClientSecretJwt(client_id, secret, audience=audience)
     return ClientSecretBasic(client_id, secret)

@@ -48,11 +48,14 @@ def _optional_strings(value: Sequence[str] | str | None) -> tuple[str, ...] | No
 class OAuth2Config:
     """Settings of an OAuth 2.1 client of an MCP authorization server.
 
-    Only ``auth_server`` is required. Registration metadata follows RFC 7591 §2; with
-    ``client_id`` (and ``client_secret``) set, the client is pre-registered and never registers.
+    ``auth_server`` or ``resource`` is required: given only the MCP server's URL (``resource``),
+    the client finds its authorization server in the server's protected resource metadata (RFC
+    9728). Registration metadata follows RFC 7591 §2; with ``client_id`` (and
+    ``client_secret``) set, the client is pre-registered and never registers.
 
     Attributes:
-        auth_server: The authorization server's issuer URL (https, or http on loopback).
+        auth_server: The authorization server's issuer URL (https, or http on loopback); found
+            from ``resource`` when not given.
         client_name: Human-readable name sent at registration (RFC 7591 §2).
         redirect_uris: Where the authorization server may send the user back (https, or http
             on loopback, no fragment). Needed for the authorization code flow.
@@ -70,7 +73,7 @@ class OAuth2Config:
         client_lifetime: Seconds a dynamic registration is reused before registering again,
             when the server sets no expiry; 0 keeps it until the server says otherwise.
         resource: The protected resource (RFC 8707) tokens are requested for, e.g. the MCP
-            server URL.
+            server URL; with no ``auth_server``, where discovery starts (RFC 9728).
         client_id / client_secret: A pre-registered client.
         initial_access_token / software_statement: Sent at registration when the server
             requires them (RFC 7591 §3, §2.3).
@@ -81,7 +84,7 @@ class OAuth2Config:
         timeout: Seconds before an HTTP request to the authorization server gives up.
     """
 
-    auth_server: str
+    auth_server: str | None = None
     client_name: str = "MCP Client"
     client_uri: str | None = None
     logo_uri: str | None = None
@@ -114,7 +117,12 @@ class OAuth2Config:
     timeout: float = 30.0
 
     def __attrs_post_init__(self) -> None:
-        require_secure_url(self.auth_server, "auth_server", allow_query=False)
+        if self.auth_server is None and self.resource is None:
+            raise ConfigurationError(
+                "auth_server: required, or resource (the MCP server's URL) to find it from"
+            )
+        if self.auth_server is not None:
+            require_secure_url(self.auth_server, "auth_server", allow_query=False)
         for uri in self.redirect_uris:
             require_secure_url(uri, f"redirect_uris entry {uri!r}")
         for name in ("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri", "resource"):
@@ -147,8 +155,9 @@ class OAuth2Config:
             raise ConfigurationError(f"id_token_algorithms: {sorted(unsafe)} are not allowed")
 
     @property
-    def issuer(self) -> str:
-        """The issuer identifier: ``auth_server`` exactly as given (RFC 8414 §2, §3.3)."""
+    def issuer(self) -> str | None:
+        """The issuer identifier: ``auth_server`` exactly as given (RFC 8414 §2, §3.3), or
+        None until discovery from ``resource`` finds it."""
         return self.auth_server
 
     @property
@@ -227,6 +236,8 @@ def config_from(
         if auth_server is not None and auth_server != config.auth_server:
             raise ConfigurationError("auth_server: given twice, with different values")
         return attrs.evolve(config, **settings) if settings else config
-    if auth_server is None:
-        raise ConfigurationError("auth_server: required (or pass config=OAuth2Config(...))")
+    if auth_server is None and "resource" not in settings:
+        raise ConfigurationError(
+            "auth_server: required (or resource=<the MCP server URL>, or config=OAuth2Config(...))"
+        )
     return OAuth2Config(auth_server=auth_server, **settings)

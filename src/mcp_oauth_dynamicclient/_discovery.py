@@ -1,4 +1,10 @@
-"""Authorization server discovery: where to look (RFC 8414 §3.1, MCP) and what to accept.
+"""Discovery: where to look (RFC 9728 §3.1, RFC 8414 §3.1, MCP) and what to accept.
+
+From an MCP server's URL (the protected resource) the client finds its authorization server in
+the protected resource metadata (RFC 9728): at the URL a 401's ``resource_metadata`` names
+(§5.1), else at ``/.well-known/oauth-protected-resource`` with the resource's path inserted,
+then at the root (the MCP authorization spec's order). The document must be about this
+resource (§3.3); its first ``authorization_servers`` entry is the issuer.
 
 For an issuer with a path component the MCP authorization spec tries, in order, RFC 8414 with
 the path appended, OpenID Connect Discovery with the path appended, then OpenID Connect
@@ -15,9 +21,16 @@ from ._urls import require_secure_url, same_issuer
 from .exceptions import DiscoveryError
 
 if TYPE_CHECKING:
-    from ._generated import AuthorizationServerMetadata
+    from ._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 
-__all__ = ["check_metadata", "discovery_urls"]
+__all__ = [
+    "check_metadata",
+    "check_resource_metadata",
+    "discovery_urls",
+    "resource_metadata_urls",
+]
+
+PRM_PATH = "/.well-known/oauth-protected-resource"
 
 _ENDPOINTS = (
     "authorization_endpoint",
@@ -62,3 +75,45 @@ def check_metadata(metadata: AuthorizationServerMetadata, issuer: str) -> None:
         value = getattr(metadata, name)
         if value is not None:
             require_secure_url(value, f"metadata {name}", error=DiscoveryError)
+
+
+def _origin_and_path(url: str) -> tuple[str, str]:
+    parsed = httpx.URL(url)
+    origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
+    return origin, parsed.path.rstrip("/")
+
+
+def resource_metadata_urls(resource: str) -> list[str]:
+    """Where the metadata of ``resource`` may be, in the MCP order (RFC 9728 §3.1)."""
+    origin, path = _origin_and_path(resource)
+    root = f"{origin}{PRM_PATH}"
+    return [f"{root}{path}", root] if path else [root]
+
+
+def check_resource_metadata(
+    metadata: ProtectedResourceMetadata, resource: str, *, at_root: bool
+) -> str:
+    """The issuer to use, once the metadata is found to be about ``resource`` (RFC 9728 §3.3).
+
+    The document's ``resource`` must be the identifier its URL was built from: ``resource``
+    itself, or, for the document at the root, the resource's origin. Compared as strings.
+
+    Raises:
+        DiscoveryError: it is about another resource, or names no authorization server.
+    """
+    origin, _ = _origin_and_path(resource)
+    allowed = {resource} | ({origin, origin + "/"} if at_root else set())
+    if metadata.resource not in allowed:
+        raise DiscoveryError(
+            f"the protected resource metadata is about {metadata.resource!r}, not "
+            f"{resource!r} (RFC 9728 §3.3); refusing it"
+        )
+    servers = list(metadata.authorization_servers or ())
+    if not servers:
+        raise DiscoveryError(
+            f"the protected resource metadata of {resource!r} names no authorization server "
+            "(RFC 9728 §2 authorization_servers); configure auth_server"
+        )
+    issuer = servers[0]
+    require_secure_url(issuer, "authorization_servers entry", error=DiscoveryError)
+    return issuer

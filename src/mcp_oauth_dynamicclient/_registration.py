@@ -76,11 +76,13 @@ def client_metadata(config: OAuth2Config, metadata: AuthorizationServerMetadata)
     )
 
 
-def fits(registration: ClientRegistration, config: OAuth2Config, *, now: float) -> bool:
-    """Whether a stored ``registration`` still fits ``config`` and has not expired."""
+def fits(
+    registration: ClientRegistration, config: OAuth2Config, *, issuer: str, now: float
+) -> bool:
+    """Whether a stored ``registration`` with ``issuer`` still fits ``config``, unexpired."""
     lifetime = config.client_lifetime
     return (
-        same_issuer(registration.issuer, config.issuer)
+        same_issuer(registration.issuer, issuer)
         and not registration.secret_expired(now=now, skew=config.clock_skew)
         and not (lifetime and now - registration.registered_at > lifetime)
         and registration.token_endpoint_auth_method == config.token_endpoint_auth_method
@@ -144,8 +146,8 @@ def update_body(current: ClientRegistration, updates: Mapping[str, Any]) -> Clie
     return load(merged, gen.ClientUpdateRequest, "update_client metadata")
 
 
-def pre_registered(config: OAuth2Config, *, now: float) -> ClientRegistration:
-    """The registration of a client configured with ``client_id``: it never registers."""
+def pre_registered(config: OAuth2Config, *, issuer: str, now: float) -> ClientRegistration:
+    """The registration with ``issuer`` of a client configured with ``client_id``."""
     assert config.client_id is not None
     return ClientRegistration(
         client_id=config.client_id,
@@ -154,7 +156,7 @@ def pre_registered(config: OAuth2Config, *, now: float) -> ClientRegistration:
         scope=config.scope,
         token_endpoint_auth_method=config.token_endpoint_auth_method,
         client_name=config.client_name,
-        issuer=config.issuer,
+        issuer=issuer,
         registered_at=now,
     )
 

@@ -26,7 +26,13 @@ import httpx
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
 from .._concurrency import sync_sleep
-from .._discovery import check_metadata, discovery_urls
+from .._discovery import (
+    PRM_PATH,
+    check_metadata,
+    check_resource_metadata,
+    discovery_urls,
+    resource_metadata_urls,
+)
 from .._keys import pending_key, registration_key, token_key
 from .._lazy import LazyModule
 from .._logging import CLIENT, client_logger, emit
@@ -134,6 +140,8 @@ class SyncOAuth2Client:
         self._known_key: tuple[str, str] | None = None
         self._clock = clock if clock is not None else time.time
         self._metadata: gen.AuthorizationServerMetadata | None = None
+        self._issuer: str | None = self.config.issuer  # found from resource when not given
+        self._resource: str | None = self.config.resource  # the RFC 9728 resource, once read
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
@@ -143,7 +151,7 @@ class SyncOAuth2Client:
 
     def __repr__(self) -> str:
         client_id = self._registration.client_id if self._registration else None
-        server = self.config.auth_server
+        server = self._issuer
         return f"{type(self).__name__}(auth_server={server!r}, client_id={client_id!r})"
 
     def _event(self, event: str, message: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -155,7 +163,7 @@ class SyncOAuth2Client:
                 CLIENT,
                 event,
                 message,
-                auth_server=self.config.auth_server,
+                auth_server=self._issuer,
                 **fields,
             )
 
@@ -203,12 +211,59 @@ class SyncOAuth2Client:
 
     # ------------------------------------------------------------------------- discovery
 
+    @property
+    def issuer(self) -> str:
+        """The authorization server's issuer: ``auth_server``, or the one discovery found.
+
+        Raises:
+            DiscoveryError: it is not known yet (call ``discover()`` first).
+        """
+        if self._issuer is None:
+            raise DiscoveryError(
+                "the authorization server is not known yet: call discover() (it is found from "
+                "the resource's metadata, RFC 9728)"
+            )
+        return self._issuer
+
+    def _find_issuer(self) -> str:
+        """The issuer, read from the resource's metadata (RFC 9728) the first time if needed."""
+        if self._issuer is not None:
+            return self._issuer
+        assert self.config.resource is not None  # checked by OAuth2Config
+        tried = []
+        for url in resource_metadata_urls(self.config.resource):
+            try:
+                document = self._endpoints.get_protected_resource_metadata(url)
+            except DiscoveryError as exc:
+                if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+                    raise  # the server is there but unwell or busy: not "no metadata here"
+                tried.append(f"{url} ({exc.message})")
+                continue
+            at_root = url.endswith(PRM_PATH)
+            issuer = check_resource_metadata(document, self.config.resource, at_root=at_root)
+            self._issuer, self._resource = issuer, document.resource
+            self._event(
+                "discovery",
+                f"found the authorization server {issuer} in {safe_url(url)} (RFC 9728)",
+                issuer=issuer,
+                url=safe_url(url),
+            )
+            return issuer
+        raise DiscoveryError(
+            f"no protected resource metadata for {self.config.resource}: " + "; ".join(tried)
+        )
+
     def discover(self) -> gen.AuthorizationServerMetadata:
-        """The server's metadata (RFC 8414), fetched once per client, in the MCP order."""
+        """The server's metadata (RFC 8414), fetched once per client, in the MCP order.
+
+        A client given only ``resource`` first reads the resource's metadata (RFC 9728) to learn
+        which authorization server it uses.
+        """
         if self._metadata is not None:
             return self._metadata
+        issuer = self._find_issuer()
         tried = []
-        for url in discovery_urls(self.config.issuer):
+        for url in discovery_urls(issuer):
             try:
                 metadata = self._endpoints.get_authorization_server_metadata(url)
             except DiscoveryError as exc:
@@ -216,7 +271,7 @@ class SyncOAuth2Client:
                     raise  # the server is there but unwell or busy: not "no metadata here"
                 tried.append(f"{url} ({exc.message})")
                 continue
-            check_metadata(metadata, self.config.issuer)
+            check_metadata(metadata, issuer)
             self._metadata = metadata
             self._event(
                 "discovery",
@@ -225,27 +280,25 @@ class SyncOAuth2Client:
                 url=safe_url(url),
             )
             return metadata
-        raise DiscoveryError(
-            f"no authorization server metadata for {self.config.issuer}: " + "; ".join(tried)
-        )
+        raise DiscoveryError(f"no authorization server metadata for {issuer}: " + "; ".join(tried))
 
     def _endpoint(self, name: str, error: type[OAuth2Error]) -> str:
         url: str | None = getattr(self.discover(), name)
         if url is None:
-            raise error(f"{self.config.issuer} does not advertise a {name} in its metadata")
+            raise error(f"{self.issuer} does not advertise a {name} in its metadata")
         return url
 
     # ---------------------------------------------------------------------- registration
 
     @property
     def _registration_key(self) -> str:
-        return registration_key(self.config.issuer)
+        return registration_key(self.issuer)
 
     def _token_key(self, client_id: str) -> str:
         # Asked on every authenticated request: the key of the current client is kept.
         known = self._known_key
         if known is None or known[0] != client_id:
-            known = self._known_key = (client_id, token_key(self.config.issuer, client_id))
+            known = self._known_key = (client_id, token_key(self.issuer, client_id))
         return known[1]
 
     def _save_registration(
@@ -254,7 +307,7 @@ class SyncOAuth2Client:
         """Keep the registration a client information response describes (RFC 7591 §3.2.1)."""
         registration = _registration.from_response(
             info,
-            issuer=self.config.issuer,
+            issuer=self.issuer,
             now=self._clock(),
             requested_method=self.config.token_endpoint_auth_method,
             previous=previous,
@@ -271,9 +324,12 @@ class SyncOAuth2Client:
         pre-registered and never registers.
         """
         config = self.config
+        issuer = self._find_issuer()
         if config.client_id is not None:
             if self._registration is None:
-                self._registration = _registration.pre_registered(config, now=self._clock())
+                self._registration = _registration.pre_registered(
+                    config, issuer=issuer, now=self._clock()
+                )
             return self._registration
         if not force:
             if self._registration is not None and self._fits(self._registration):
@@ -306,7 +362,7 @@ class SyncOAuth2Client:
         return registration
 
     def _fits(self, registration: ClientRegistration) -> bool:
-        return _registration.fits(registration, self.config, now=self._clock())
+        return _registration.fits(registration, self.config, issuer=self.issuer, now=self._clock())
 
     def _managed(self, client_id: str | None) -> tuple[ClientRegistration, str, str]:
         """The registration, its configuration endpoint and token (RFC 7592 §3)."""
@@ -406,7 +462,7 @@ class SyncOAuth2Client:
     def _client_auth(self, registration: ClientRegistration) -> ClientAuth:
         from .._client_auth import client_auth_for
 
-        return client_auth_for(registration, self.config)
+        return client_auth_for(registration, self.config, audience=self.issuer)
 
     def _token_request(
         self, body: gen.TokenRequest, registration: ClientRegistration
@@ -438,7 +494,7 @@ class SyncOAuth2Client:
         return self._token_key(registration.client_id)
 
     def _resources(self, resource: str | None = None) -> list[str] | None:
-        chosen = resource or self.config.resource
+        chosen = resource or self._resource  # RFC 8707 §2: as the resource publishes it
         return [chosen] if chosen else None
 
     def get_authorization_url(
@@ -455,7 +511,7 @@ class SyncOAuth2Client:
         methods = metadata.code_challenge_methods_supported or []
         if "S256" not in methods:
             raise AuthorizationError(
-                f"{self.config.issuer} does not advertise PKCE S256 in "
+                f"{self.issuer} does not advertise PKCE S256 in "
                 f"code_challenge_methods_supported ({list(methods)}); refusing to authorize"
             )
         endpoint = self._endpoint("authorization_endpoint", AuthorizationError)
@@ -475,12 +531,12 @@ class SyncOAuth2Client:
         scope = scope or self.config.default_scope
         state = state or make_state()
         verifier = make_code_verifier()
-        resource = params.pop("resource", None) or self.config.resource
+        resource = params.pop("resource", None) or self._resource
         pending = _models.PendingAuthorization(
             state=state,
             code_verifier=verifier,
             redirect_uri=redirect_uri,
-            issuer=self.config.issuer,
+            issuer=self.issuer,
             client_id=registration.client_id,
             created_at=self._clock(),
             nonce=make_nonce() if "openid" in scope.split() else None,
@@ -497,7 +553,7 @@ class SyncOAuth2Client:
             nonce=pending.nonce,
             extra=params,
         )
-        self.storage.store_token(pending_key(self.config.issuer, state), _models.dump(pending))
+        self.storage.store_token(pending_key(self.issuer, state), _models.dump(pending))
         self._last_state = state
         self._event(
             "authorization_request",
@@ -511,7 +567,7 @@ class SyncOAuth2Client:
 
     def _take_pending(self, state: str) -> PendingAuthorization:
         """The pending authorization for ``state``, removed so it is used once."""
-        key = pending_key(self.config.issuer, state)
+        key = pending_key(self.issuer, state)
         stored = self.storage.retrieve_token(key)
         if not stored:
             raise AuthorizationError(
@@ -555,6 +611,7 @@ class SyncOAuth2Client:
                 error_code="invalid_state",
             )
         state = state or callback.state or self._last_state
+        self._find_issuer()  # the pending request is kept under the issuer's key
         if state is None:
             raise ValidationError("state: pass the state of the request, or the callback URL")
         pending = self._take_pending(state)
@@ -699,7 +756,7 @@ class SyncOAuth2Client:
         supported = (self.discover()).grant_types_supported
         if supported is not None and "client_credentials" not in supported:
             raise TokenError(
-                f"{self.config.issuer} does not offer the client_credentials grant "
+                f"{self.issuer} does not offer the client_credentials grant "
                 f"(grant_types_supported: {list(supported)})",
                 error_code="unsupported_grant_type",
             )

@@ -1,0 +1,188 @@
+"""Starting from the MCP server's URL alone (issue 11): RFC 9728 protected resource metadata.
+
+``OAuth2Client(resource=<MCP server URL>)`` with no ``auth_server`` reads the resource's metadata
+(path-inserted, then at the root), checks that it is about this resource (RFC 9728 §3.3), takes
+its first authorization server, and then runs as a client configured with that issuer. Against
+MockAuthServer's MCP endpoint for the whole flow, and a scripted server for what a well-behaved
+one never serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from mcp_oauth_dynamicclient import ConfigurationError, DiscoveryError, OAuth2Config
+from mcp_oauth_dynamicclient.testing import MockAuthServer
+from tests.clients import REDIRECT, follow
+from tests.flavours import ClientProxy, Flavour
+from tests.scripted_server import Reply, ScriptedServer
+
+PRM = "/.well-known/oauth-protected-resource"
+INITIALIZE = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {},
+    "clientInfo": {"name": "test", "version": "1"},
+}
+
+
+def _client(api: Flavour, server: MockAuthServer, **settings: Any) -> ClientProxy:
+    options: dict[str, Any] = {
+        "resource": server.resource_url,
+        "client_name": "MCP App",
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "clock": server.clock.now,
+    }
+    return api.client(**{**options, **settings})
+
+
+def test_from_the_mcp_server_url_to_an_authorized_mcp_call(
+    api: Flavour, server: MockAuthServer
+) -> None:
+    client = _client(api, server)
+    assert client.discover().issuer == server.url
+    assert client.issuer == server.url
+    callback = httpx.URL(follow(client.get_authorization_url()))
+    token = client.exchange_code(str(callback))
+    assert token.access_token
+    response = client.authenticated_request(
+        "POST",
+        server.resource_url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INITIALIZE},
+        headers={"Accept": "application/json, text/event-stream"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["serverInfo"]
+
+
+def test_the_authorization_request_names_the_resource_as_published(
+    api: Flavour, server: MockAuthServer
+) -> None:
+    client = _client(api, server)
+    url = httpx.URL(client.get_authorization_url())
+    assert url.params.get_list("resource") == [server.resource_url]
+
+
+def test_a_resource_without_metadata_lists_where_it_looked(
+    api: Flavour, server: MockAuthServer
+) -> None:
+    server.settings.serve_resource_metadata = False
+    client = _client(api, server)
+    with pytest.raises(DiscoveryError) as caught:
+        client.discover()
+    message = str(caught.value)
+    assert f"{server.url}{PRM}/mcp (" in message
+    assert f"{server.url}{PRM} (" in message
+
+
+def test_the_issuer_is_unknown_until_discovery(api: Flavour, server: MockAuthServer) -> None:
+    client = _client(api, server)
+    with pytest.raises(DiscoveryError, match="call discover"):
+        client.issuer  # noqa: B018
+
+
+def test_a_client_needs_a_server_or_a_resource() -> None:
+    with pytest.raises(ConfigurationError, match="auth_server: required, or resource"):
+        OAuth2Config(client_name="x")
+    assert OAuth2Config(resource="https://mcp.example.com/mcp").issuer is None
+
+
+# ----------------------------------------------------------------- what servers may serve
+
+
+def _prm(resource: str, *servers: str, **fields: Any) -> Reply:
+    return Reply.json({"resource": resource, "authorization_servers": list(servers), **fields})
+
+
+def _as_metadata(issuer: str) -> Reply:
+    return Reply.json(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/authorize",
+            "token_endpoint": f"{issuer}/token",
+            "code_challenge_methods_supported": ["S256"],
+        }
+    )
+
+
+def test_the_root_document_may_name_the_origin(api: Flavour, scripted: ScriptedServer) -> None:
+    """RFC 9728 §3.3: the root document is about the resource identifier without a path."""
+    resource = scripted.url + "/mcp"
+    scripted.reply(Reply(404), _prm(scripted.url, scripted.url), _as_metadata(scripted.url))
+    client = api.client(resource=resource, redirect_uris=[REDIRECT])
+    assert client.discover().issuer == scripted.url
+    assert [r.path for r in scripted.received] == [
+        f"{PRM}/mcp",
+        PRM,
+        "/.well-known/oauth-authorization-server",
+    ]
+    # The RFC 8707 resource is the document's, exactly as published.
+    registration_free = api.client(
+        resource=resource,
+        redirect_uris=[REDIRECT],
+        client_id="c",
+        token_endpoint_auth_method="none",
+    )
+    scripted.reply(Reply(404), _prm(scripted.url, scripted.url), _as_metadata(scripted.url))
+    url = httpx.URL(registration_free.get_authorization_url())
+    assert url.params.get_list("resource") == [scripted.url]
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        ("https://evil.example/mcp", "path"),
+        ("{base}/other", "path"),
+        ("{base}/mcp/", "path"),
+        ("{base}/other", "root"),
+    ],
+)
+def test_metadata_about_another_resource_is_refused(
+    api: Flavour, scripted: ScriptedServer, document: str, where: str
+) -> None:
+    about = document.format(base=scripted.url)
+    replies = (
+        [_prm(about, scripted.url)] if where == "path" else [Reply(404), _prm(about, scripted.url)]
+    )
+    scripted.reply(*replies)
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    with pytest.raises(DiscoveryError, match=r"is about .*RFC 9728 §3.3"):
+        client.discover()
+    assert "/.well-known/oauth-authorization-server" not in [r.path for r in scripted.received]
+
+
+@pytest.mark.parametrize(
+    ("servers", "message"),
+    [((), "names no authorization server"), (("http://evil.example",), "must use https")],
+)
+def test_an_unusable_authorization_server_list_is_refused(
+    api: Flavour, scripted: ScriptedServer, servers: tuple[str, ...], message: str
+) -> None:
+    scripted.reply(_prm(scripted.url + "/mcp", *servers))
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    with pytest.raises(DiscoveryError, match=message):
+        client.discover()
+
+
+def test_the_first_authorization_server_is_used(api: Flavour, scripted: ScriptedServer) -> None:
+    first = scripted.url + "/tenant-a"
+    scripted.reply(
+        _prm(scripted.url + "/mcp", first, scripted.url + "/tenant-b"), _as_metadata(first)
+    )
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    assert client.discover().issuer == first
+    assert scripted.received[1].path == "/.well-known/oauth-authorization-server/tenant-a"
+
+
+def test_a_server_error_while_looking_is_not_taken_for_no_metadata(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(Reply.json({"error": "server_error"}, status=503))
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    with pytest.raises(DiscoveryError) as caught:
+        client.discover()
+    assert caught.value.status_code == 503
+    assert len(scripted.received) == 1
