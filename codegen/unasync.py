@@ -27,6 +27,10 @@ NAMES = {
     "AsyncClient": "Client",
     "AsyncEndpointClient": "EndpointClient",
     "AsyncIterator": "Iterator",
+    "AsyncGenerator": "Generator",
+    "async_auth_flow": "sync_auth_flow",  # httpx.Auth: each flavour overrides its own flow
+    "sync_auth_flow": "async_auth_flow",  # ... and refuses the other's
+    "OAuth2Auth": "SyncOAuth2Auth",
     "asynccontextmanager": "contextmanager",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",

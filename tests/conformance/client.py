@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from mcp_oauth_dynamicclient import SyncOAuth2Client
-from mcp_oauth_dynamicclient.testing import auto_approve  # type: ignore[attr-defined]
+from mcp_oauth_dynamicclient.testing import auto_approve
 
 CLIENT_INFO = {"name": "mcp-oauth-dynamicclient-conformance", "version": "0.0.0"}
 # The client ID metadata document URL the suite expects a CIMD-capable client to use
@@ -112,14 +112,14 @@ def settings_from(context: dict[str, Any]) -> dict[str, Any]:
 def main(url: str) -> None:
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", "2025-11-25")
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT", "{}"))
-    with SyncOAuth2Client(  # type: ignore[call-arg]
+    # TODO(issue 11): client_metadata_url=CLIENT_METADATA_URL once CIMD lands.
+    with SyncOAuth2Client(
         resource=url,
         client_name=CLIENT_INFO["name"],
         redirect_uris=[REDIRECT_URI],
-        client_metadata_url=CLIENT_METADATA_URL,
         **settings_from(context),
     ) as oauth:
-        auth = oauth.httpx_auth(authorize=auto_approve)  # type: ignore[attr-defined]
+        auth = oauth.httpx_auth(authorize=auto_approve)
         with httpx.Client(auth=auth, timeout=10) as http:
             mcp = Mcp(http, url, version)
             mcp.initialize()

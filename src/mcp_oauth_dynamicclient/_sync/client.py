@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # imported where used: a program pays for what it calls (see 
     )
     from .._ratelimit import RateLimit
     from .._retry import RetryConfig
+    from .auth import Authorize, SyncOAuth2Auth
 else:
     # The config, the result types and the registration rules are attrs classes and what they
     # need (attrs alone is ~10 ms): they load when the first client is built, not at import.
@@ -142,6 +143,7 @@ class SyncOAuth2Client:
         self._metadata: gen.AuthorizationServerMetadata | None = None
         self._issuer: str | None = self.config.issuer  # found from resource when not given
         self._resource: str | None = self.config.resource  # the RFC 9728 resource, once read
+        self._resource_scopes: list[str] | None = None  # its scopes_supported
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
@@ -225,13 +227,20 @@ class SyncOAuth2Client:
             )
         return self._issuer
 
-    def _find_issuer(self) -> str:
-        """The issuer, read from the resource's metadata (RFC 9728) the first time if needed."""
+    def _find_issuer(self, resource_metadata: str | None = None) -> str:
+        """The issuer, read from the resource's metadata (RFC 9728) the first time if needed.
+
+        ``resource_metadata`` is the URL a 401 challenge named (RFC 9728 §5.1): tried first.
+        """
         if self._issuer is not None:
             return self._issuer
         assert self.config.resource is not None  # checked by OAuth2Config
         tried = []
-        for url in resource_metadata_urls(self.config.resource):
+        urls = resource_metadata_urls(self.config.resource)
+        if resource_metadata is not None:
+            require_secure_url(resource_metadata, "resource_metadata", error=DiscoveryError)
+            urls = [resource_metadata, *(url for url in urls if url != resource_metadata)]
+        for url in urls:
             try:
                 document = self._endpoints.get_protected_resource_metadata(url)
             except DiscoveryError as exc:
@@ -242,6 +251,7 @@ class SyncOAuth2Client:
             at_root = url.endswith(PRM_PATH)
             issuer = check_resource_metadata(document, self.config.resource, at_root=at_root)
             self._issuer, self._resource = issuer, document.resource
+            self._resource_scopes = list(document.scopes_supported or ()) or None
             self._event(
                 "discovery",
                 f"found the authorization server {issuer} in {safe_url(url)} (RFC 9728)",
@@ -507,6 +517,13 @@ class SyncOAuth2Client:
         other params are added to the query. The pending authorization is kept in the storage
         so another process can handle the callback.
         """
+        return self._authorization_url(scope or self.config.default_scope, state, params)
+
+    def _authorization_url(
+        self, scope: str | None, state: str | None, params: dict[str, str]
+    ) -> str:
+        """``get_authorization_url`` with ``scope`` taken as given: None sends no scope (the
+        MCP rule when neither the resource nor the configuration names one)."""
         metadata = self.discover()
         methods = metadata.code_challenge_methods_supported or []
         if "S256" not in methods:
@@ -528,7 +545,6 @@ class SyncOAuth2Client:
             raise ConfigurationError("redirect_uris: required for the authorization code flow")
         if registration.redirect_uris and redirect_uri not in registration.redirect_uris:
             raise ValidationError(f"redirect_uri {redirect_uri!r} is not a registered redirect URI")
-        scope = scope or self.config.default_scope
         state = state or make_state()
         verifier = make_code_verifier()
         resource = params.pop("resource", None) or self._resource
@@ -539,7 +555,7 @@ class SyncOAuth2Client:
             issuer=self.issuer,
             client_id=registration.client_id,
             created_at=self._clock(),
-            nonce=make_nonce() if "openid" in scope.split() else None,
+            nonce=make_nonce() if scope and "openid" in scope.split() else None,
             scope=scope,
             resource=resource,
         )
@@ -896,6 +912,53 @@ class SyncOAuth2Client:
             return kept
 
     # ---------------------------------------------------------------- protected resources
+
+    def httpx_auth(
+        self, *, authorize: Authorize | None = None, max_step_ups: int = 3
+    ) -> SyncOAuth2Auth:
+        """An ``httpx.Auth`` for an ``httpx.Client`` that calls the protected resource.
+
+        It sends this client's token, refreshes it, and answers the resource's 401 and 403
+        challenges: discovery and authorization through ``authorize`` (authorization URL in,
+        callback URL out, sync or async), step-up at most ``max_step_ups`` times per request.
+        See ``SyncOAuth2Auth``.
+        """
+        from .auth import SyncOAuth2Auth
+
+        return SyncOAuth2Auth(self, authorize=authorize, max_step_ups=max_step_ups)
+
+    def _held_token(self) -> TokenResponse | None:
+        """This client's valid token, refreshed when due; None when there is none to use.
+
+        Registers nothing and, but for a refresh, asks the authorization server nothing: a
+        program restarted with a valid token in storage goes straight to the resource.
+        """
+        if self._issuer is None:
+            return None
+        if self._registration is None:
+            stored = self.storage.retrieve_token(self._registration_key)
+            if self.config.client_id is None and not stored:
+                return None
+            self.register()
+        assert self._registration is not None
+        key = self._token_key(self._registration.client_id)
+        held = self.tokens.held_token(key)
+        if held is not None:
+            return held
+        if self.tokens.get_token(key) is None:
+            return None
+        try:
+            return self.tokens.get_valid_token(key)
+        except TokenError:  # expired with no refresh token, or the refresh was refused
+            return None
+
+    def _refresh_held(self, token: TokenResponse) -> TokenResponse | None:
+        """``token`` refreshed after the resource called it invalid; None if that is refused."""
+        assert self._registration is not None
+        try:
+            return self.tokens.refresh_token(self._token_key(self._registration.client_id), token)
+        except TokenError:
+            return None
 
     def authenticated_request(
         self, method: str, url: str, token: str | TokenResponse | None = None, **kwargs: Any

@@ -25,7 +25,8 @@ Knobs (:class:`ServerSettings`), a :class:`Clock` to advance instead of sleeping
 
 The extra ``testing`` (``pip install mcp-oauth-dynamicclient[testing]``) brings Starlette and
 uvicorn, and the server signs ID tokens and checks client assertions with PyJWT (``jwt``
-extra); nothing outside this package imports them.
+extra); nothing outside this package imports them. ``auto_approve`` is the ``authorize`` step
+of ``OAuth2Client.httpx_auth`` for such a server.
 """
 
 try:
@@ -38,6 +39,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install 'mcp-oauth-dynamicclient[testing,jwt]'"
     ) from exc
 
+from ._approve import auto_approve
 from ._clock import Clock
 from ._faults import Fault, FaultKind, FaultRule
 from ._recording import RecordedRequest, RequestLog
@@ -54,4 +56,5 @@ __all__ = [
     "RequestLog",
     "ServerSettings",
     "SettingsKnobs",
+    "auto_approve",
 ]

@@ -1,0 +1,184 @@
+"""``OAuth2Auth``: the ``httpx.Auth`` with which an httpx client calls a protected MCP server.
+
+``httpx.AsyncClient(auth=client.httpx_auth(authorize=...))`` sends the bearer token of an
+``OAuth2Client`` with every request (RFC 6750 §2.1), and answers the server's challenges
+(MCP authorization, 2025-11-25):
+
+- 401 with ``invalid_token`` for a token that has a refresh token: refresh it (once) and resend;
+- 401 otherwise (no token yet, or a refused one): discover the authorization server from the
+  challenge's ``resource_metadata`` (RFC 9728 §5.1), authorize, and resend (once);
+- 403 ``insufficient_scope`` (RFC 6750 §3.1): authorize again for the scopes held plus those the
+  challenge asks for, at most ``max_step_ups`` times per request, then raise
+  ``AuthorizationError`` naming the missing scope.
+
+The scope asked for is the challenge's ``scope``, else the resource's ``scopes_supported`` (RFC
+9728 §2), else the configured one, else none at all; ``offline_access`` is added when the
+authorization server lists it. Authorization that needs a person goes through ``authorize``: it
+takes the authorization URL and returns the callback URL the browser was sent to, sync or
+async (``mcp_oauth_dynamicclient.testing.auto_approve`` does it for ``MockAuthServer``).
+
+No lock is held while a protected request is in flight; only authorization is one at a time,
+so requests that meet the same 401 together authorize once and all use the result.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .._concurrency import AsyncLock, async_to_thread
+from .._www_authenticate import BearerChallenge, parse_bearer_challenge
+from ..exceptions import AuthorizationError, ConfigurationError
+
+if TYPE_CHECKING:
+    from .._models import TokenResponse
+    from .client import OAuth2Client
+
+__all__ = ["Authorize", "OAuth2Auth"]
+
+Authorize = Callable[[str], "str | Awaitable[str]"]
+"""The authorization step a person takes: authorization URL in, callback URL out."""
+
+OFFLINE_ACCESS = "offline_access"
+
+
+class OAuth2Auth(httpx.Auth):
+    """Bearer tokens of ``client`` for an httpx client, with MCP's 401 and 403 handling.
+
+    Build it with ``OAuth2Client.httpx_auth``; see the module docstring.
+    """
+
+    requires_request_body = True  # a request may be sent again after a 401 or a 403
+
+    def __init__(
+        self, client: OAuth2Client, *, authorize: Authorize | None = None, max_step_ups: int = 3
+    ) -> None:
+        if isinstance(max_step_ups, bool) or not isinstance(max_step_ups, int) or max_step_ups < 0:
+            raise ConfigurationError("max_step_ups: expected a whole number >= 0")
+        self.client = client
+        self.authorize = authorize
+        self.max_step_ups = max_step_ups
+        self._authorizing = AsyncLock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client!r}, max_step_ups={self.max_step_ups})"
+
+    def sync_auth_flow(self, request: httpx.Request) -> Any:
+        """Refused: an auth serves the httpx client of its own flavour only."""
+        raise ConfigurationError(
+            f"{type(self).__name__} was given to the other flavour of httpx client: the auth of "
+            "an asyncio client goes with httpx's asyncio client, a blocking one's with the "
+            "blocking client"
+        )
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Send ``request`` with the token, answering 401 and 403 challenges as documented."""
+        token = await self.client._held_token()
+        refreshed = authorized = False
+        step_ups = 0
+        while True:
+            if token is not None:
+                request.headers["Authorization"] = f"Bearer {token.access_token}"
+            response = yield request
+            if response.status_code not in (401, 403):
+                return
+            challenge = parse_bearer_challenge(response.headers.get_list("www-authenticate"))
+            if response.status_code == 401:
+                if (
+                    token is not None
+                    and token.refresh_token
+                    and not refreshed
+                    and _says(challenge, "invalid_token")
+                ):
+                    token, refreshed = await self.client._refresh_held(token), True
+                    if token is not None:
+                        continue
+                if authorized:
+                    return  # authorized for this very request, and still refused
+                token, authorized = await self._authorize(token, challenge), True
+                continue
+            if not _says(challenge, "insufficient_scope"):
+                return
+            if step_ups >= self.max_step_ups:
+                missing = challenge.scope if challenge is not None else None
+                raise AuthorizationError(
+                    f"the resource still refuses after {step_ups} step-up authorization(s); "
+                    f"it asks for scope {missing!r}",
+                    error_code="insufficient_scope",
+                )
+            token, step_ups = await self._authorize(token, challenge), step_ups + 1
+
+    async def _authorize(
+        self, held: TokenResponse | None, challenge: BearerChallenge | None
+    ) -> TokenResponse:
+        """A token for the scope the challenge calls for: someone else's fresh one, or one
+        the authorization step gives (one authorization at a time)."""
+        async with self._authorizing:
+            resource_metadata = challenge.resource_metadata if challenge is not None else None
+            await self.client._find_issuer(resource_metadata)
+            fresh = await self.client._held_token()
+            renewed = fresh is not None and (
+                held is None or fresh.access_token != held.access_token
+            )
+            if fresh is not None and renewed and _covers(fresh, challenge):
+                return fresh
+            if self.authorize is None:
+                raise AuthorizationError(
+                    "the resource needs an authorization and this auth has no authorize step: "
+                    "pass authorize=<callable taking the authorization URL, returning the "
+                    "callback URL>"
+                )
+            scope = await self._scope(held, challenge)
+            url = await self.client._authorization_url(scope, None, {})
+            callback = await self._run_authorize(url)
+            return await self.client.exchange_code(callback)
+
+    async def _run_authorize(self, url: str) -> str:
+        """The callback URL from the ``authorize`` step, run off the loop when it blocks."""
+        step = self.authorize
+        assert step is not None
+        callback: object
+        if inspect.iscoroutinefunction(step):
+            callback = await step(url)
+        else:  # a blocking step (a browser, a prompt) runs off the event loop
+            callback = await async_to_thread(step, url)
+            if inspect.isawaitable(callback):  # a plain callable returning an awaitable
+                callback = await callback
+        if not isinstance(callback, str):
+            raise ConfigurationError("authorize: must return the callback URL, a str")
+        return callback
+
+    async def _scope(
+        self, held: TokenResponse | None, challenge: BearerChallenge | None
+    ) -> str | None:
+        """What to ask for: the challenge's scope (with the scopes held, for a step-up), else
+        the resource's, else the configured one, else nothing; plus ``offline_access``."""
+        wanted: list[str] = []
+        if challenge is not None and challenge.scope:
+            if held is not None and held.scope and challenge.error == "insufficient_scope":
+                wanted += held.scope.split()
+            wanted += challenge.scopes
+        elif self.client._resource_scopes:
+            wanted += self.client._resource_scopes
+        elif self.client.config.scope:
+            wanted += self.client.config.scope.split()
+        metadata = await self.client.discover()
+        if OFFLINE_ACCESS in (metadata.scopes_supported or ()) and wanted:
+            wanted.append(OFFLINE_ACCESS)
+        return " ".join(dict.fromkeys(wanted)) or None
+
+
+def _says(challenge: BearerChallenge | None, error: str) -> bool:
+    return challenge is not None and challenge.error == error
+
+
+def _covers(token: TokenResponse, challenge: BearerChallenge | None) -> bool:
+    """Whether ``token`` was granted every scope ``challenge`` asks for (unknown: yes)."""
+    if challenge is None or not challenge.scope or token.scope is None:
+        return True
+    return set(challenge.scopes) <= set(token.scope.split())
