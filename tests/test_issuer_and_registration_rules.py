@@ -122,3 +122,34 @@ def test_a_method_the_server_names_is_the_one_kept(api: Flavour, scripted: Scrip
     )
     client = api.client(auth_server=scripted.url, redirect_uris=[REDIRECT])
     assert client.register().token_endpoint_auth_method == "client_secret_post"
+
+
+# ------------------------------------------------------------------ the application type
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"redirect_uris": [REDIRECT]}, "native"),
+        ({"redirect_uris": ["https://app.example/callback"]}, "web"),
+        ({"redirect_uris": [REDIRECT], "application_type": "web"}, "web"),
+        ({}, "web"),
+    ],
+)
+def test_registration_names_the_application_type(
+    api: Flavour, scripted: ScriptedServer, settings: dict[str, Any], expected: str
+) -> None:
+    """OpenID Connect Dynamic Client Registration §2, which MCP 2026-07-28 requires."""
+    scripted.reply(
+        Reply.json(_metadata(scripted.url, scripted.url)),
+        _registered("client_secret_basic", client_secret="s3cret"),
+    )
+    api.client(auth_server=scripted.url, **settings).register()
+    assert scripted.received[1].json()["application_type"] == expected
+
+
+def test_an_unknown_application_type_is_refused() -> None:
+    from mcp_oauth_dynamicclient import ConfigurationError, OAuth2Config
+
+    with pytest.raises(ConfigurationError, match="application_type: expected 'native' or 'web'"):
+        OAuth2Config(auth_server="https://as.example", application_type="desktop")

@@ -70,6 +70,9 @@ class OAuth2Config:
             values are refused.
         token_endpoint_auth_method: ``client_secret_basic`` (default), ``client_secret_post``,
             ``none`` (public client), ``private_key_jwt`` or ``client_secret_jwt`` (RFC 7523).
+        application_type: ``native`` or ``web`` (OpenID Connect Dynamic Client Registration §2,
+            sent at registration as MCP asks): by default ``native`` when every redirect URI is
+            loopback or a custom scheme (RFC 8252 §7), else ``web``.
         client_lifetime: Seconds a dynamic registration is reused before registering again,
             when the server sets no expiry; 0 keeps it until the server says otherwise.
         resource: The protected resource (RFC 8707) tokens are requested for, e.g. the MCP
@@ -97,6 +100,7 @@ class OAuth2Config:
     use_pkce: bool = True
     code_challenge_method: str = "S256"
     token_endpoint_auth_method: str = "client_secret_basic"
+    application_type: str | None = None
     client_lifetime: int = 7776000
     resource: str | None = None
     client_id: str | None = None
@@ -140,6 +144,10 @@ class OAuth2Config:
                 f"token_endpoint_auth_method: expected one of {', '.join(AUTH_METHODS)}, "
                 f"got {self.token_endpoint_auth_method!r}"
             )
+        if self.application_type not in (None, "native", "web"):
+            raise ConfigurationError(
+                f"application_type: expected 'native' or 'web', got {self.application_type!r}"
+            )
         if self.token_endpoint_auth_method == "private_key_jwt" and not self.private_key:
             raise ConfigurationError("private_key: required for private_key_jwt")
         if self.client_secret is not None and self.client_id is None:
@@ -159,6 +167,14 @@ class OAuth2Config:
         """The issuer identifier: ``auth_server`` exactly as given (RFC 8414 §2, §3.3), or
         None until discovery from ``resource`` finds it."""
         return self.auth_server
+
+    @property
+    def registered_application_type(self) -> str:
+        """``application_type``, or the one the redirect URIs imply (RFC 8252 §7.1, §7.3)."""
+        if self.application_type is not None:
+            return self.application_type
+        web = [uri for uri in self.redirect_uris if uri.startswith("https://")]
+        return "web" if web or not self.redirect_uris else "native"
 
     @property
     def default_scope(self) -> str:
@@ -206,6 +222,7 @@ class OAuth2Settings(TypedDict, total=False):
     use_pkce: bool
     code_challenge_method: str
     token_endpoint_auth_method: str
+    application_type: str | None
     client_lifetime: int
     resource: str | None
     client_id: str | None

@@ -73,6 +73,7 @@ def client_metadata(config: OAuth2Config, metadata: AuthorizationServerMetadata)
         software_id=config.software_id,
         software_version=config.software_version,
         software_statement=config.software_statement,
+        application_type=config.registered_application_type,
     )
 
 

@@ -917,7 +917,7 @@ class OAuth2Client:
     # ---------------------------------------------------------------- protected resources
 
     def httpx_auth(
-        self, *, authorize: Authorize | None = None, max_step_ups: int = 3
+        self, *, authorize: Authorize | None = None, max_step_ups: int = 2
     ) -> OAuth2Auth:
         """An ``httpx.Auth`` for an ``httpx.AsyncClient`` that calls the protected resource.
 

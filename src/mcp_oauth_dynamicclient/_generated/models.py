@@ -145,6 +145,9 @@ class ClientMetadata:
     software_version: str | None = None
     #: RFC 7591 §2.3 software statement (a JWT).
     software_statement: str | None = attrs.field(default=None, repr=runtime.redact)
+    #: OpenID Connect Dynamic Client Registration §2 (MCP 2026-07-28 requires it): native
+    #: (loopback or custom-scheme redirects) or web.
+    application_type: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
     extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
@@ -176,6 +179,9 @@ class ClientInformationResponse:
     software_version: str | None = None
     #: RFC 7591 §2.3 software statement (a JWT).
     software_statement: str | None = attrs.field(default=None, repr=runtime.redact)
+    #: OpenID Connect Dynamic Client Registration §2 (MCP 2026-07-28 requires it): native
+    #: (loopback or custom-scheme redirects) or web.
+    application_type: str | None = None
     #: RFC 7591 §3.2.1 client identifier.
     client_id: str
     #: RFC 7591 §3.2.1 client secret.
@@ -220,6 +226,9 @@ class ClientUpdateRequest:
     software_version: str | None = None
     #: RFC 7591 §2.3 software statement (a JWT).
     software_statement: str | None = attrs.field(default=None, repr=runtime.redact)
+    #: OpenID Connect Dynamic Client Registration §2 (MCP 2026-07-28 requires it): native
+    #: (loopback or custom-scheme redirects) or web.
+    application_type: str | None = None
     client_id: str
     client_secret: str | None = attrs.field(default=None, repr=runtime.redact)
     #: Members the spec does not name, as received (vendor extensions); sent back on output.

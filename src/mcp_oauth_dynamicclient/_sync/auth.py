@@ -9,7 +9,8 @@
 - 401 otherwise (no token yet, or a refused one): discover the authorization server from the
   challenge's ``resource_metadata`` (RFC 9728 §5.1), authorize, and resend (once);
 - 403 ``insufficient_scope`` (RFC 6750 §3.1): authorize again for the scopes held plus those the
-  challenge asks for, at most ``max_step_ups`` times per request, then raise
+  challenge asks for, at most ``max_step_ups`` times per request (2 by default: with the first
+  authorization, three at most, as the MCP conformance suite expects of a client), then raise
   ``AuthorizationError`` naming the missing scope.
 
 The scope asked for is the challenge's ``scope``, else the resource's ``scopes_supported`` (RFC
@@ -55,7 +56,7 @@ class SyncOAuth2Auth(httpx.Auth):
     requires_request_body = True  # a request may be sent again after a 401 or a 403
 
     def __init__(
-        self, client: SyncOAuth2Client, *, authorize: Authorize | None = None, max_step_ups: int = 3
+        self, client: SyncOAuth2Client, *, authorize: Authorize | None = None, max_step_ups: int = 2
     ) -> None:
         if isinstance(max_step_ups, bool) or not isinstance(max_step_ups, int) or max_step_ups < 0:
             raise ConfigurationError("max_step_ups: expected a whole number >= 0")

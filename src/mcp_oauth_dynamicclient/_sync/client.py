@@ -914,7 +914,7 @@ class SyncOAuth2Client:
     # ---------------------------------------------------------------- protected resources
 
     def httpx_auth(
-        self, *, authorize: Authorize | None = None, max_step_ups: int = 3
+        self, *, authorize: Authorize | None = None, max_step_ups: int = 2
     ) -> SyncOAuth2Auth:
         """An ``httpx.Auth`` for an ``httpx.Client`` that calls the protected resource.
 
