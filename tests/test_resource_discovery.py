@@ -66,16 +66,16 @@ def test_the_authorization_request_names_the_resource_as_published(
     assert url.params.get_list("resource") == [server.resource_url]
 
 
-def test_a_resource_without_metadata_lists_where_it_looked(
-    api: Flavour, server: MockAuthServer
+def test_a_resource_without_metadata_is_taken_for_a_2025_03_26_server(
+    api: Flavour, server: MockAuthServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """No protected resource metadata: the MCP server's origin is the authorization server."""
     server.settings.serve_resource_metadata = False
     client = _client(api, server)
-    with pytest.raises(DiscoveryError) as caught:
-        client.discover()
-    message = str(caught.value)
-    assert f"{server.url}{PRM}/mcp (" in message
-    assert f"{server.url}{PRM} (" in message
+    with caplog.at_level("WARNING", logger="mcp_oauth_dynamicclient"):
+        assert client.discover().issuer == server.url
+    (warning,) = [r for r in caplog.records if "MCP 2025-03-26" in r.getMessage()]
+    assert f"{server.url}{PRM}/mcp (" in warning.getMessage()
 
 
 def test_the_issuer_is_unknown_until_discovery(api: Flavour, server: MockAuthServer) -> None:
@@ -186,3 +186,53 @@ def test_a_server_error_while_looking_is_not_taken_for_no_metadata(
         client.discover()
     assert caught.value.status_code == 503
     assert len(scripted.received) == 1
+
+
+# ------------------------------------------------------- MCP 2025-03-26: servers without metadata
+
+
+def test_without_resource_metadata_the_server_origin_is_the_authorization_server(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(Reply(404), Reply(404), _as_metadata(scripted.url))
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    assert client.discover().token_endpoint == f"{scripted.url}/token"
+    assert client.issuer == scripted.url
+
+
+def test_without_any_metadata_the_default_endpoints_are_used(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(Reply(404), Reply(404), Reply(404), Reply(404))
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    metadata = client.discover()
+    assert (
+        metadata.authorization_endpoint,
+        metadata.token_endpoint,
+        metadata.registration_endpoint,
+    ) == (f"{scripted.url}/authorize", f"{scripted.url}/token", f"{scripted.url}/register")
+    assert [r.path for r in scripted.received] == [
+        f"{PRM}/mcp",
+        PRM,
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ]
+
+
+def test_configured_endpoints_stand_in_for_missing_metadata(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(Reply(404), Reply(404))
+    client = api.client(
+        auth_server=scripted.url,
+        redirect_uris=[REDIRECT],
+        token_endpoint=f"{scripted.url}/oauth/token",
+    )
+    metadata = client.discover()
+    assert metadata.token_endpoint == f"{scripted.url}/oauth/token"
+    assert metadata.authorization_endpoint == f"{scripted.url}/authorize"
+
+
+def test_configured_endpoints_follow_the_url_rules() -> None:
+    with pytest.raises(ConfigurationError, match="token_endpoint must use https"):
+        OAuth2Config(auth_server="https://as.example", token_endpoint="http://as.example/token")

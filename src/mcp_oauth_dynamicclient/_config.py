@@ -77,6 +77,9 @@ class OAuth2Config:
             when the server sets no expiry; 0 keeps it until the server says otherwise.
         resource: The protected resource (RFC 8707) tokens are requested for, e.g. the MCP
             server URL; with no ``auth_server``, where discovery starts (RFC 9728).
+        authorization_endpoint / token_endpoint / registration_endpoint: For a server that
+            publishes no metadata (MCP 2025-03-26): used when discovery finds none; unset, the
+            spec's defaults ``/authorize``, ``/token`` and ``/register`` at the server's origin.
         client_id / client_secret: A pre-registered client.
         initial_access_token / software_statement: Sent at registration when the server
             requires them (RFC 7591 §3, §2.3).
@@ -103,6 +106,9 @@ class OAuth2Config:
     application_type: str | None = None
     client_lifetime: int = 7776000
     resource: str | None = None
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    registration_endpoint: str | None = None
     client_id: str | None = None
     client_secret: str | None = attrs.field(default=None, repr=redact)
     initial_access_token: str | None = attrs.field(default=None, repr=redact)
@@ -129,7 +135,17 @@ class OAuth2Config:
             require_secure_url(self.auth_server, "auth_server", allow_query=False)
         for uri in self.redirect_uris:
             require_secure_url(uri, f"redirect_uris entry {uri!r}")
-        for name in ("client_uri", "logo_uri", "tos_uri", "policy_uri", "jwks_uri", "resource"):
+        for name in (
+            "client_uri",
+            "logo_uri",
+            "tos_uri",
+            "policy_uri",
+            "jwks_uri",
+            "resource",
+            "authorization_endpoint",
+            "token_endpoint",
+            "registration_endpoint",
+        ):
             value = getattr(self, name)
             if value is not None:
                 require_secure_url(value, name, allow_fragment=False)
@@ -167,6 +183,12 @@ class OAuth2Config:
         """The issuer identifier: ``auth_server`` exactly as given (RFC 8414 §2, §3.3), or
         None until discovery from ``resource`` finds it."""
         return self.auth_server
+
+    @property
+    def configured_endpoints(self) -> bool:
+        """Whether any endpoint is configured (for a server without metadata)."""
+        endpoints = (self.authorization_endpoint, self.token_endpoint, self.registration_endpoint)
+        return any(endpoint is not None for endpoint in endpoints)
 
     @property
     def registered_application_type(self) -> str:
@@ -225,6 +247,9 @@ class OAuth2Settings(TypedDict, total=False):
     application_type: str | None
     client_lifetime: int
     resource: str | None
+    authorization_endpoint: str | None
+    token_endpoint: str | None
+    registration_endpoint: str | None
     client_id: str | None
     client_secret: str | None
     initial_access_token: str | None

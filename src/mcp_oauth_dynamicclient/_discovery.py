@@ -24,13 +24,22 @@ if TYPE_CHECKING:
     from ._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 
 __all__ = [
+    "FALLBACK_PATHS",
     "check_metadata",
     "check_resource_metadata",
     "discovery_urls",
+    "fallback_endpoints",
+    "origin_of",
     "resource_metadata_urls",
 ]
 
 PRM_PATH = "/.well-known/oauth-protected-resource"
+FALLBACK_PATHS = {
+    "authorization_endpoint": "/authorize",
+    "token_endpoint": "/token",
+    "registration_endpoint": "/register",
+}
+"""The MCP 2025-03-26 default endpoints of a server without metadata, at its origin."""
 
 _ENDPOINTS = (
     "authorization_endpoint",
@@ -117,3 +126,17 @@ def check_resource_metadata(
     issuer = servers[0]
     require_secure_url(issuer, "authorization_servers entry", error=DiscoveryError)
     return issuer
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: the authorization base URL of MCP 2025-03-26."""
+    return _origin_and_path(url)[0]
+
+
+def fallback_endpoints(issuer: str, configured: dict[str, str | None]) -> dict[str, str]:
+    """Endpoints for a server that publishes no metadata: the configured ones, else the MCP
+    2025-03-26 defaults at the issuer's origin ("Fallbacks for Servers without Metadata")."""
+    origin = origin_of(issuer)
+    return {
+        name: configured.get(name) or f"{origin}{path}" for name, path in FALLBACK_PATHS.items()
+    }

@@ -30,6 +30,8 @@ from .._discovery import (
     check_metadata,
     check_resource_metadata,
     discovery_urls,
+    fallback_endpoints,
+    origin_of,
     resource_metadata_urls,
 )
 from .._keys import pending_key, registration_key, token_key
@@ -139,6 +141,7 @@ class OAuth2Client:
         self._issuer: str | None = self.config.issuer  # found from resource when not given
         self._resource: str | None = self.config.resource  # the RFC 9728 resource, once read
         self._resource_scopes: list[str] | None = None  # its scopes_supported
+        self._without_prm = False  # a 2025-03-26 server: no resource metadata, issuer guessed
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
@@ -254,9 +257,18 @@ class OAuth2Client:
                 url=safe_url(url),
             )
             return issuer
-        raise DiscoveryError(
-            f"no protected resource metadata for {self.config.resource}: " + "; ".join(tried)
+        # MCP 2025-03-26 servers publish none: the authorization server is the MCP server's
+        # origin (the spec's "authorization base URL").
+        issuer = origin_of(self.config.resource)
+        self._issuer, self._without_prm = issuer, True
+        self._event(
+            "discovery",
+            f"no protected resource metadata ({'; '.join(tried)}); using {issuer} as the "
+            "authorization server (MCP 2025-03-26)",
+            logging.WARNING,
+            issuer=issuer,
         )
+        return issuer
 
     async def discover(self) -> gen.AuthorizationServerMetadata:
         """The server's metadata (RFC 8414), fetched once per client, in the MCP order.
@@ -285,7 +297,39 @@ class OAuth2Client:
                 url=safe_url(url),
             )
             return metadata
-        raise DiscoveryError(f"no authorization server metadata for {issuer}: " + "; ".join(tried))
+        if not (self._without_prm or self.config.configured_endpoints):
+            raise DiscoveryError(
+                f"no authorization server metadata for {issuer}: " + "; ".join(tried)
+            )
+        return self._fallback_metadata(issuer, tried)
+
+    def _fallback_metadata(self, issuer: str, tried: list[str]) -> gen.AuthorizationServerMetadata:
+        """Metadata for a server that publishes none: the configured endpoints, else the MCP
+        2025-03-26 default paths; PKCE S256 is assumed, since the client never sends less."""
+        config = self.config
+        configured = {
+            "authorization_endpoint": config.authorization_endpoint,
+            "token_endpoint": config.token_endpoint,
+            "registration_endpoint": config.registration_endpoint,
+        }
+        endpoints = fallback_endpoints(issuer, configured)
+        metadata = gen.AuthorizationServerMetadata(
+            issuer=issuer,
+            authorization_endpoint=endpoints["authorization_endpoint"],
+            token_endpoint=endpoints["token_endpoint"],
+            registration_endpoint=endpoints["registration_endpoint"],
+            code_challenge_methods_supported=["S256"],
+        )
+        check_metadata(metadata, issuer)
+        self._metadata = metadata
+        self._event(
+            "discovery",
+            f"no authorization server metadata ({'; '.join(tried)}); using the endpoints "
+            "configured or the MCP 2025-03-26 defaults",
+            logging.WARNING,
+            issuer=issuer,
+        )
+        return metadata
 
     async def _endpoint(self, name: str, error: type[OAuth2Error]) -> str:
         url: str | None = getattr(await self.discover(), name)
