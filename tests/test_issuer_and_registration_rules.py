@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mcp_oauth_dynamicclient import AuthorizationError, DiscoveryError
+from mcp_oauth_dynamicclient import AuthorizationError, DiscoveryError, RegistrationError
 from mcp_oauth_dynamicclient.testing import MockAuthServer
 from tests.clients import REDIRECT, follow, make
 from tests.flavours import Flavour
@@ -153,3 +153,58 @@ def test_an_unknown_application_type_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="application_type: expected 'native' or 'web'"):
         OAuth2Config(auth_server="https://as.example", application_type="desktop")
+
+
+# --------------------------------------------------- client ID metadata documents (MCP 2025-11-25)
+
+DOCUMENT = "https://app.example/oauth/client.json"
+
+
+def test_a_metadata_document_url_is_the_client_id_where_the_server_takes_one(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(
+        Reply.json(
+            _metadata(scripted.url, scripted.url, client_id_metadata_document_supported=True)
+        )
+    )
+    client = api.client(
+        auth_server=scripted.url, redirect_uris=[REDIRECT], client_metadata_url=DOCUMENT
+    )
+    registration = client.register()
+    assert (registration.client_id, registration.token_endpoint_auth_method) == (DOCUMENT, "none")
+    url = httpx.URL(client.get_authorization_url())
+    assert url.params["client_id"] == DOCUMENT
+    assert "/register" not in [r.path for r in scripted.received]
+
+
+def test_a_server_without_metadata_documents_gets_a_registration(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(
+        Reply.json(_metadata(scripted.url, scripted.url)),
+        _registered("client_secret_basic", client_secret="s3cret"),
+    )
+    client = api.client(
+        auth_server=scripted.url, redirect_uris=[REDIRECT], client_metadata_url=DOCUMENT
+    )
+    assert client.register().client_id == "c-1"
+
+
+def test_no_way_to_register_says_what_to_configure(api: Flavour, scripted: ScriptedServer) -> None:
+    document = _metadata(scripted.url, scripted.url)
+    del document["registration_endpoint"]
+    scripted.reply(Reply.json(document))
+    client = api.client(auth_server=scripted.url, redirect_uris=[REDIRECT])
+    with pytest.raises(RegistrationError, match=r"configure client_id .* or client_metadata_url"):
+        client.register()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://app.example/client.json", "https://app.example", "https://app.example/"]
+)
+def test_a_metadata_document_url_is_https_with_a_path(url: str) -> None:
+    from mcp_oauth_dynamicclient import ConfigurationError, OAuth2Config
+
+    with pytest.raises(ConfigurationError, match="client_metadata_url"):
+        OAuth2Config(auth_server="https://as.example", client_metadata_url=url)

@@ -81,6 +81,10 @@ class OAuth2Config:
             publishes no metadata (MCP 2025-03-26): used when discovery finds none; unset, the
             spec's defaults ``/authorize``, ``/token`` and ``/register`` at the server's origin.
         client_id / client_secret: A pre-registered client.
+        client_metadata_url: An https URL with a path where this client's metadata document is
+            published: used as the ``client_id``, with no registration, by an authorization
+            server that advertises ``client_id_metadata_document_supported`` (MCP 2025-11-25
+            "Client ID Metadata Documents"); others register as usual.
         initial_access_token / software_statement: Sent at registration when the server
             requires them (RFC 7591 §3, §2.3).
         private_key / private_key_id / client_assertion_algorithm: For ``private_key_jwt``.
@@ -110,6 +114,7 @@ class OAuth2Config:
     token_endpoint: str | None = None
     registration_endpoint: str | None = None
     client_id: str | None = None
+    client_metadata_url: str | None = None
     client_secret: str | None = attrs.field(default=None, repr=redact)
     initial_access_token: str | None = attrs.field(default=None, repr=redact)
     software_statement: str | None = attrs.field(default=None, repr=redact)
@@ -160,6 +165,13 @@ class OAuth2Config:
                 f"token_endpoint_auth_method: expected one of {', '.join(AUTH_METHODS)}, "
                 f"got {self.token_endpoint_auth_method!r}"
             )
+        if self.client_metadata_url is not None:
+            document = require_secure_url(self.client_metadata_url, "client_metadata_url")
+            if document.scheme != "https" or document.path in ("", "/"):
+                raise ConfigurationError(
+                    "client_metadata_url: must be an https URL with a path, got "
+                    f"{self.client_metadata_url!r}"
+                )
         if self.application_type not in (None, "native", "web"):
             raise ConfigurationError(
                 f"application_type: expected 'native' or 'web', got {self.application_type!r}"
@@ -251,6 +263,7 @@ class OAuth2Settings(TypedDict, total=False):
     token_endpoint: str | None
     registration_endpoint: str | None
     client_id: str | None
+    client_metadata_url: str | None
     client_secret: str | None
     initial_access_token: str | None
     software_statement: str | None

@@ -35,6 +35,7 @@ __all__ = [
     "client_metadata",
     "fits",
     "from_response",
+    "metadata_document_client",
     "pre_registered",
     "update_body",
 ]
@@ -156,6 +157,23 @@ def pre_registered(config: OAuth2Config, *, issuer: str, now: float) -> ClientRe
         redirect_uris=config.redirect_uris,
         scope=config.scope,
         token_endpoint_auth_method=config.token_endpoint_auth_method,
+        client_name=config.client_name,
+        issuer=issuer,
+        registered_at=now,
+    )
+
+
+def metadata_document_client(
+    config: OAuth2Config, *, issuer: str, now: float
+) -> ClientRegistration:
+    """The client whose ``client_id`` is its metadata document's URL: a public client that
+    registers nothing (MCP 2025-11-25, Client ID Metadata Documents)."""
+    assert config.client_metadata_url is not None
+    return ClientRegistration(
+        client_id=config.client_metadata_url,
+        redirect_uris=config.redirect_uris,
+        scope=config.scope,
+        token_endpoint_auth_method="none",
         client_name=config.client_name,
         issuer=issuer,
         registered_at=now,

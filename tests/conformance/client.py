@@ -112,11 +112,11 @@ def settings_from(context: dict[str, Any]) -> dict[str, Any]:
 def main(url: str) -> None:
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", "2025-11-25")
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT", "{}"))
-    # TODO(issue 11): client_metadata_url=CLIENT_METADATA_URL once CIMD lands.
     with SyncOAuth2Client(
         resource=url,
         client_name=CLIENT_INFO["name"],
         redirect_uris=[REDIRECT_URI],
+        client_metadata_url=CLIENT_METADATA_URL,
         **settings_from(context),
     ) as oauth:
         auth = oauth.httpx_auth(authorize=auto_approve)

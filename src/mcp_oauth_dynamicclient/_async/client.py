@@ -368,9 +368,11 @@ class OAuth2Client:
     async def register(self, *, force: bool = False) -> ClientRegistration:
         """Register this client (RFC 7591 §3.1), or reuse the registration already stored.
 
-        A stored registration is reused while it fits the config and its secret has not
-        expired; ``force=True`` registers anew. A client configured with ``client_id`` is
-        pre-registered and never registers.
+        In the MCP order: a client configured with ``client_id`` is pre-registered and never
+        registers; one with ``client_metadata_url`` uses it as its ``client_id`` where the
+        server supports client ID metadata documents; else a stored registration is reused
+        while it fits the config and its secret has not expired, and ``force=True`` registers
+        anew.
         """
         config = self.config
         issuer = await self._find_issuer()
@@ -379,6 +381,14 @@ class OAuth2Client:
                 self._registration = _registration.pre_registered(
                     config, issuer=issuer, now=self._clock()
                 )
+            return self._registration
+        if (
+            config.client_metadata_url is not None
+            and (await self.discover()).client_id_metadata_document_supported
+        ):
+            self._registration = _registration.metadata_document_client(
+                config, issuer=issuer, now=self._clock()
+            )
             return self._registration
         if not force:
             if self._registration is not None and self._fits(self._registration):
@@ -395,6 +405,13 @@ class OAuth2Client:
                 if self._fits(registration):
                     self._registration = registration
                     return registration
+        if (await self.discover()).registration_endpoint is None:
+            raise RegistrationError(
+                f"{issuer} offers no dynamic registration (no registration_endpoint) and this "
+                "client has no client_id: configure client_id (and client_secret) as the server "
+                "registered it, or client_metadata_url where it accepts client ID metadata "
+                "documents"
+            )
         url = await self._endpoint("registration_endpoint", RegistrationError)
         body = _registration.client_metadata(config, await self.discover())
         info = await self._endpoints.register_client(
@@ -984,7 +1001,8 @@ class OAuth2Client:
             return None
         if self._registration is None:
             stored = await self.storage.retrieve_token(self._registration_key)
-            if self.config.client_id is None and not stored:
+            preset = self.config.client_id or self.config.client_metadata_url
+            if preset is None and not stored:
                 return None
             await self.register()
         assert self._registration is not None
