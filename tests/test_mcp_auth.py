@@ -206,3 +206,26 @@ def test_an_auth_refuses_the_other_flavour_of_httpx_client(server: MockAuthServe
 
     with pytest.raises(ConfigurationError, match="other flavour"):
         asyncio.run(run())
+
+
+def test_a_resource_that_moves_gets_a_client_of_the_new_server() -> None:
+    """MCP 2026-07-28: the old server's credentials never reach the new one."""
+    with MockAuthServer() as home, MockAuthServer() as elsewhere:
+        storage = SyncMemoryStorage()
+        with (
+            SyncOAuth2Client(**_settings(home), storage=storage) as client,
+            httpx.Client(auth=client.httpx_auth(authorize=auto_approve)) as http,
+        ):
+            mcp = SyncMcp(http, home.resource_url)
+            assert mcp.call("initialize", INITIALIZE).status_code == 200
+            old_client_id = client.register().client_id
+            home.settings.authorization_servers = (elsewhere.url,)
+            assert mcp.call("ping").status_code == 200
+            assert client.issuer == elsewhere.url
+            assert client.register().client_id != old_client_id
+        assert elsewhere.requests.count("/register") == 1
+        sent_to_new = [r.param("client_id") for r in elsewhere.requests.filter("/authorize")]
+        assert old_client_id not in sent_to_new
+        # Credentials are kept per issuer: the old server's registration is still stored.
+        assert any(key.startswith(f"registration:{home.url}") for key in storage.list_tokens())
+        assert home.errors == elsewhere.errors == []

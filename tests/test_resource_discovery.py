@@ -236,3 +236,20 @@ def test_configured_endpoints_stand_in_for_missing_metadata(
 def test_configured_endpoints_follow_the_url_rules() -> None:
     with pytest.raises(ConfigurationError, match="token_endpoint must use https"):
         OAuth2Config(auth_server="https://as.example", token_endpoint="http://as.example/token")
+
+
+@pytest.mark.parametrize(("path", "accepted"), [("/oauth", True), ("", True), ("other", False)])
+def test_a_2025_03_26_server_may_name_an_issuer_on_its_own_origin(
+    api: Flavour, scripted: ScriptedServer, path: str, accepted: bool
+) -> None:
+    """Its issuer was only guessed from the MCP server's URL; a name on another origin is not
+    taken (RFC 8414 §3.3 applies to it as to any other)."""
+    issuer = "https://elsewhere.example" if path == "other" else scripted.url + path
+    scripted.reply(Reply(404), Reply(404), _as_metadata(issuer))
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    if accepted:
+        assert client.discover().issuer == issuer
+        assert client.issuer == issuer
+    else:
+        with pytest.raises(DiscoveryError, match=r"names issuer 'https://elsewhere\.example'"):
+            client.discover()

@@ -6,7 +6,9 @@
 
 - 401 with ``invalid_token`` for a token that has a refresh token: refresh it (once) and resend;
 - 401 otherwise (no token yet, or a refused one): discover the authorization server from the
-  challenge's ``resource_metadata`` (RFC 9728 §5.1), authorize, and resend (once);
+  challenge's ``resource_metadata`` (RFC 9728 §5.1), authorize, and resend (once); a refused
+  token has the resource's metadata read again, and a resource that names another
+  authorization server now gets a client of that server (registered there if need be);
 - 403 ``insufficient_scope`` (RFC 6750 §3.1): authorize again for the scopes held plus those the
   challenge asks for, at most ``max_step_ups`` times per request (2 by default: with the first
   authorization, three at most, as the MCP conformance suite expects of a client), then raise
@@ -121,6 +123,8 @@ class OAuth2Auth(httpx.Auth):
         the authorization step gives (one authorization at a time)."""
         async with self._authorizing:
             resource_metadata = challenge.resource_metadata if challenge is not None else None
+            if held is not None:  # refused: the resource may have moved to another server
+                await self.client._follow_resource(resource_metadata)
             await self.client._find_issuer(resource_metadata)
             fresh = await self.client._held_token()
             renewed = fresh is not None and (

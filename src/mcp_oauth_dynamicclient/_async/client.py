@@ -270,6 +270,32 @@ class OAuth2Client:
         )
         return issuer
 
+    async def _follow_resource(self, resource_metadata: str | None) -> None:
+        """Read the resource's metadata again after it refused this client's token: when it
+        names another authorization server now, switch to it (MCP 2026-07-28).
+
+        Registrations and tokens are kept per issuer, so the other server's client is used,
+        or registered, and the old server's credentials are never sent to the new one. A
+        client configured with ``auth_server`` keeps it.
+        """
+        if self.config.auth_server is not None or self.config.resource is None:
+            return
+        previous = self._issuer
+        self._issuer, self._without_prm = None, False
+        try:
+            issuer = await self._find_issuer(resource_metadata)
+        except BaseException:
+            self._issuer = previous
+            raise
+        if issuer != previous:
+            self._metadata, self._registration, self._known_key = None, None, None
+            self._event(
+                "authorization_server_changed",
+                f"the resource now names the authorization server {issuer} (was {previous})",
+                logging.WARNING,
+                previous=previous,
+            )
+
     async def discover(self) -> gen.AuthorizationServerMetadata:
         """The server's metadata (RFC 8414), fetched once per client, in the MCP order.
 
@@ -288,6 +314,20 @@ class OAuth2Client:
                     raise  # the server is there but unwell or busy: not "no metadata here"
                 tried.append(f"{url} ({exc.message})")
                 continue
+            if (
+                self._without_prm
+                and metadata.issuer != issuer
+                and origin_of(metadata.issuer) == issuer
+            ):
+                # The issuer of a 2025-03-26 server was a guess from the MCP server's URL, not a
+                # name the client was given: the document at that origin names one of its own.
+                self._event(
+                    "discovery",
+                    f"the metadata at {safe_url(url)} names issuer {metadata.issuer}; taking it "
+                    "(MCP 2025-03-26: no resource metadata named one)",
+                    logging.WARNING,
+                )
+                issuer = self._issuer = metadata.issuer
             check_metadata(metadata, issuer)
             self._metadata = metadata
             self._event(
