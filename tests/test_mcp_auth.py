@@ -229,3 +229,66 @@ def test_a_resource_that_moves_gets_a_client_of_the_new_server() -> None:
         # Credentials are kept per issuer: the old server's registration is still stored.
         assert any(key.startswith(f"registration:{home.url}") for key in storage.list_tokens())
         assert home.errors == elsewhere.errors == []
+
+
+# ----------------------------------------------------- httpx2, the MCP Python SDK 2.x's client
+
+
+def test_httpx2_async_from_the_server_url_to_a_tool_call(server: MockAuthServer) -> None:
+    import httpx2
+
+    async def run() -> Any:
+        async with (
+            OAuth2Client(**_settings(server)) as client,
+            httpx2.AsyncClient(auth=client.httpx2_auth(authorize=auto_approve)) as http,
+        ):
+            headers = dict(ACCEPT)
+            first = await http.post(
+                server.resource_url, json=_rpc("initialize", INITIALIZE), headers=headers
+            )
+            assert first.status_code == 200, first.text
+            headers["Mcp-Session-Id"] = first.headers["mcp-session-id"]
+            call = {"name": "echo", "arguments": {"text": "via httpx2"}}
+            echoed = await http.post(
+                server.resource_url, json=_rpc("tools/call", call, 2), headers=headers
+            )
+            return echoed.json()["result"]["content"]
+
+    assert asyncio.run(run()) == [{"type": "text", "text": "via httpx2"}]
+    assert server.requests.count("/authorize") == 1
+
+
+def test_httpx2_sync_steps_up_too() -> None:
+    import httpx2
+
+    with _step_up_server() as server, SyncOAuth2Client(**_settings(server)) as client:
+        auth = client.httpx2_auth(authorize=auto_approve)
+        assert isinstance(auth, httpx2.Auth)
+        with httpx2.Client(auth=auth) as http:
+            headers = dict(ACCEPT)
+            first = http.post(
+                server.resource_url, json=_rpc("initialize", INITIALIZE), headers=headers
+            )
+            headers["Mcp-Session-Id"] = first.headers["mcp-session-id"]
+            call = {"name": "admin_tool", "arguments": {"text": "x"}}
+            admin = http.post(
+                server.resource_url, json=_rpc("tools/call", call, 2), headers=headers
+            )
+        assert admin.status_code == 200, admin.text
+        assert server.requests.count("/authorize") == 2
+
+
+def test_httpx2_auth_without_httpx2_says_which_extra(
+    server: MockAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from mcp_oauth_dynamicclient._sync import auth as sync_auth
+
+    monkeypatch.setattr(sync_auth, "_HTTPX2_AUTH", None)
+    monkeypatch.setitem(sys.modules, "httpx2", None)
+    with (
+        SyncOAuth2Client(**_settings(server)) as client,
+        pytest.raises(ConfigurationError, match=r"mcp-oauth-dynamicclient\[httpx2\]"),
+    ):
+        client.httpx2_auth()

@@ -2,7 +2,9 @@
 
 ``httpx.AsyncClient(auth=client.httpx_auth(authorize=...))`` sends the bearer token of an
 ``OAuth2Client`` with every request (RFC 6750 §2.1), and answers the server's challenges
-(MCP authorization, 2025-11-25):
+(MCP authorization, 2025-11-25). ``client.httpx2_auth(...)`` is the same for ``httpx2`` (the
+``[httpx2]`` extra), the HTTP client of the MCP Python SDK 2.x, whose ``Auth`` has the same
+shape: one flow, two base classes.
 
 - 401 with ``invalid_token`` for a token that has a refresh token: refresh it (once) and resend;
 - 401 otherwise (no token yet, or a refused one): discover the authorization server from the
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -37,10 +39,12 @@ from .._www_authenticate import BearerChallenge, parse_bearer_challenge
 from ..exceptions import AuthorizationError, ConfigurationError
 
 if TYPE_CHECKING:
+    import httpx2
+
     from .._models import TokenResponse
     from .client import OAuth2Client
 
-__all__ = ["Authorize", "OAuth2Auth"]
+__all__ = ["Authorize", "OAuth2Auth", "httpx2_auth_class"]
 
 Authorize = Callable[[str], "str | Awaitable[str]"]
 """The authorization step a person takes: authorization URL in, callback URL out."""
@@ -48,11 +52,8 @@ Authorize = Callable[[str], "str | Awaitable[str]"]
 OFFLINE_ACCESS = "offline_access"
 
 
-class OAuth2Auth(httpx.Auth):
-    """Bearer tokens of ``client`` for an httpx client, with MCP's 401 and 403 handling.
-
-    Build it with ``OAuth2Client.httpx_auth``; see the module docstring.
-    """
+class _McpAuthFlow:
+    """The flow of :class:`OAuth2Auth`, on no HTTP library's base class (see ``httpx2``)."""
 
     requires_request_body = True  # a request may be sent again after a 401 or a 403
 
@@ -187,3 +188,36 @@ def _covers(token: TokenResponse, challenge: BearerChallenge | None) -> bool:
     if challenge is None or not challenge.scope or token.scope is None:
         return True
     return set(challenge.scopes) <= set(token.scope.split())
+
+
+class OAuth2Auth(_McpAuthFlow, httpx.Auth):
+    """Bearer tokens of ``client`` for an httpx client, with MCP's 401 and 403 handling.
+
+    Build it with ``OAuth2Client.httpx_auth``; see the module docstring.
+    """
+
+
+_HTTPX2_AUTH: type[httpx2.Auth] | None = None
+
+
+def httpx2_auth_class() -> type[httpx2.Auth]:
+    """:class:`OAuth2Auth` on ``httpx2.Auth``, made on first use (``httpx2`` is optional).
+
+    Raises:
+        ConfigurationError: ``httpx2`` is not installed.
+    """
+    global _HTTPX2_AUTH
+    if _HTTPX2_AUTH is None:
+        try:
+            import httpx2
+        except ImportError as exc:
+            raise ConfigurationError(
+                "httpx2_auth needs httpx2: pip install 'mcp-oauth-dynamicclient[httpx2]'"
+            ) from exc
+        made = type(
+            OAuth2Auth.__name__,
+            (_McpAuthFlow, httpx2.Auth),
+            {"__doc__": OAuth2Auth.__doc__, "__module__": OAuth2Auth.__module__},
+        )
+        _HTTPX2_AUTH = cast("type[httpx2.Auth]", made)
+    return _HTTPX2_AUTH

@@ -67,6 +67,8 @@ from .storage import SyncMemoryStorage, SyncTokenStorage
 from .token_manager import SyncTokenManager
 
 if TYPE_CHECKING:  # imported where used: a program pays for what it calls (see bench_import)
+    import httpx2
+
     from .. import _config, _models, _registration
     from .._config import OAuth2Config, OAuth2Settings
     from .._models import (
@@ -1027,6 +1029,23 @@ class SyncOAuth2Client:
         from .auth import SyncOAuth2Auth
 
         return SyncOAuth2Auth(self, authorize=authorize, max_step_ups=max_step_ups)
+
+    def httpx2_auth(
+        self, *, authorize: Authorize | None = None, max_step_ups: int = 2
+    ) -> httpx2.Auth:
+        """``httpx_auth`` for an ``httpx2.Client`` (the MCP Python SDK 2.x's HTTP client)::
+
+            streamable_http_client(url, http_client=httpx2.Client(auth=client.httpx2_auth()))
+
+        Raises:
+            ConfigurationError: ``httpx2`` is not installed (the ``[httpx2]`` extra).
+        """
+        from .auth import httpx2_auth_class
+
+        made: httpx2.Auth = httpx2_auth_class()(  # type: ignore[call-arg]
+            self, authorize=authorize, max_step_ups=max_step_ups
+        )
+        return made
 
     def _held_token(self) -> TokenResponse | None:
         """This client's valid token, refreshed when due; None when there is none to use.
