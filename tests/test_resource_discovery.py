@@ -253,3 +253,25 @@ def test_a_2025_03_26_server_may_name_an_issuer_on_its_own_origin(
     else:
         with pytest.raises(DiscoveryError, match=r"names issuer 'https://elsewhere\.example'"):
             client.discover()
+
+
+def test_a_document_that_is_not_metadata_is_passed_over(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    """A catch-all page at the path-inserted URL is no metadata; the root one is read next."""
+    page = Reply(200, b"<html>app</html>", {"Content-Type": "text/html"})
+    scripted.reply(page, _prm(scripted.url, scripted.url), _as_metadata(scripted.url))
+    client = api.client(resource=scripted.url + "/mcp", redirect_uris=[REDIRECT])
+    assert client.discover().issuer == scripted.url
+    assert [r.path for r in scripted.received][:2] == [f"{PRM}/mcp", PRM]
+
+
+def test_a_challenge_may_not_point_discovery_at_plain_http(server: MockAuthServer) -> None:
+    """RFC 9728 §5.1's resource_metadata is fetched under the same URL rules as any other."""
+    from mcp_oauth_dynamicclient import SyncOAuth2Client
+
+    with (
+        SyncOAuth2Client(resource=server.resource_url) as client,
+        pytest.raises(DiscoveryError, match="resource_metadata must use https"),
+    ):
+        client._find_issuer("http://evil.example/.well-known/oauth-protected-resource")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FALLBACK_PATHS",
+    "absent",
     "check_metadata",
     "check_resource_metadata",
     "discovery_urls",
@@ -51,6 +52,15 @@ _ENDPOINTS = (
     "jwks_uri",
     "userinfo_endpoint",
 )
+
+
+def absent(error: DiscoveryError) -> bool:
+    """Whether a failed fetch of a well-known document means "no document here", so the next
+    URL of the discovery order is tried: a 4xx answer, or a body that is not the document (a
+    catch-all HTML page). No answer, a 5xx or a 429 means the server is there but unwell or
+    busy: discovery stops, rather than take a later URL for the answer."""
+    status = error.status_code
+    return status is not None and status < 500 and status != 429
 
 
 def discovery_urls(issuer: str) -> list[str]:

@@ -151,15 +151,13 @@ def update_body(current: ClientRegistration, updates: Mapping[str, Any]) -> Clie
 def pre_registered(config: OAuth2Config, *, issuer: str, now: float) -> ClientRegistration:
     """The registration with ``issuer`` of a client configured with ``client_id``."""
     assert config.client_id is not None
-    return ClientRegistration(
-        client_id=config.client_id,
-        client_secret=config.client_secret,
-        redirect_uris=config.redirect_uris,
-        scope=config.scope,
-        token_endpoint_auth_method=config.token_endpoint_auth_method,
-        client_name=config.client_name,
+    return _preset(
+        config,
+        config.client_id,
+        config.client_secret,
+        config.token_endpoint_auth_method,
         issuer=issuer,
-        registered_at=now,
+        now=now,
     )
 
 
@@ -169,11 +167,25 @@ def metadata_document_client(
     """The client whose ``client_id`` is its metadata document's URL: a public client that
     registers nothing (MCP 2025-11-25, Client ID Metadata Documents)."""
     assert config.client_metadata_url is not None
+    return _preset(config, config.client_metadata_url, None, "none", issuer=issuer, now=now)
+
+
+def _preset(
+    config: OAuth2Config,
+    client_id: str,
+    secret: str | None,
+    method: str,
+    *,
+    issuer: str,
+    now: float,
+) -> ClientRegistration:
+    """A client the configuration names, not one the server registered."""
     return ClientRegistration(
-        client_id=config.client_metadata_url,
+        client_id=client_id,
+        client_secret=secret,
         redirect_uris=config.redirect_uris,
         scope=config.scope,
-        token_endpoint_auth_method="none",
+        token_endpoint_auth_method=method,
         client_name=config.client_name,
         issuer=issuer,
         registered_at=now,

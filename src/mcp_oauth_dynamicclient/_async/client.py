@@ -27,6 +27,7 @@ from .. import _generated as gen
 from .._concurrency import async_sleep
 from .._discovery import (
     PRM_PATH,
+    absent,
     check_metadata,
     check_resource_metadata,
     discovery_urls,
@@ -231,46 +232,59 @@ class OAuth2Client:
         """The issuer, read from the resource's metadata (RFC 9728) the first time if needed.
 
         ``resource_metadata`` is the URL a 401 challenge named (RFC 9728 §5.1): tried first.
+        A resource that publishes none is an MCP 2025-03-26 server: its origin is the
+        authorization server (that spec's "authorization base URL").
         """
         if self._issuer is not None:
             return self._issuer
+        found = await self._read_resource_metadata(resource_metadata)
+        if found is not None:
+            self._use_resource_metadata(*found)
+            return found[0]
         assert self.config.resource is not None  # checked by OAuth2Config
-        tried = []
+        issuer = origin_of(self.config.resource)
+        self._issuer, self._without_prm = issuer, True
+        return issuer
+
+    async def _read_resource_metadata(
+        self, resource_metadata: str | None
+    ) -> tuple[str, gen.ProtectedResourceMetadata] | None:
+        """The issuer the resource's metadata names, and the document; None when the resource
+        publishes none (RFC 9728 §3.1 order, after the challenge's URL). Changes nothing."""
+        assert self.config.resource is not None  # checked by OAuth2Config
         urls = resource_metadata_urls(self.config.resource)
         if resource_metadata is not None:
             require_secure_url(resource_metadata, "resource_metadata", error=DiscoveryError)
             urls = [resource_metadata, *(url for url in urls if url != resource_metadata)]
+        tried = []
         for url in urls:
             try:
                 document = await self._endpoints.get_protected_resource_metadata(url)
             except DiscoveryError as exc:
-                if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
-                    raise  # the server is there but unwell or busy: not "no metadata here"
+                if not absent(exc):
+                    raise
                 tried.append(f"{url} ({exc.message})")
                 continue
             at_root = url.endswith(PRM_PATH)
             issuer = check_resource_metadata(document, self.config.resource, at_root=at_root)
-            self._issuer, self._resource = issuer, document.resource
-            self._resource_scopes = list(document.scopes_supported or ()) or None
             self._event(
                 "discovery",
                 f"found the authorization server {issuer} in {safe_url(url)} (RFC 9728)",
                 issuer=issuer,
                 url=safe_url(url),
             )
-            return issuer
-        # MCP 2025-03-26 servers publish none: the authorization server is the MCP server's
-        # origin (the spec's "authorization base URL").
-        issuer = origin_of(self.config.resource)
-        self._issuer, self._without_prm = issuer, True
+            return issuer, document
         self._event(
             "discovery",
-            f"no protected resource metadata ({'; '.join(tried)}); using {issuer} as the "
-            "authorization server (MCP 2025-03-26)",
+            f"no protected resource metadata ({'; '.join(tried)}); taking the resource's "
+            "origin as the authorization server (MCP 2025-03-26)",
             logging.WARNING,
-            issuer=issuer,
         )
-        return issuer
+        return None
+
+    def _use_resource_metadata(self, issuer: str, document: gen.ProtectedResourceMetadata) -> None:
+        self._issuer, self._resource, self._without_prm = issuer, document.resource, False
+        self._resource_scopes = list(document.scopes_supported or ()) or None
 
     async def _follow_resource(self, resource_metadata: str | None) -> None:
         """Read the resource's metadata again after it refused this client's token: when it
@@ -278,25 +292,23 @@ class OAuth2Client:
 
         Registrations and tokens are kept per issuer, so the other server's client is used,
         or registered, and the old server's credentials are never sent to the new one. A
-        client configured with ``auth_server`` keeps it.
+        client configured with ``auth_server``, or whose resource publishes no metadata,
+        keeps its server.
         """
         if self.config.auth_server is not None or self.config.resource is None:
             return
+        found = await self._read_resource_metadata(resource_metadata)
+        if found is None or found[0] == self._issuer:
+            return
         previous = self._issuer
-        self._issuer, self._without_prm = None, False
-        try:
-            issuer = await self._find_issuer(resource_metadata)
-        except BaseException:
-            self._issuer = previous
-            raise
-        if issuer != previous:
-            self._metadata, self._registration, self._known_key = None, None, None
-            self._event(
-                "authorization_server_changed",
-                f"the resource now names the authorization server {issuer} (was {previous})",
-                logging.WARNING,
-                previous=previous,
-            )
+        self._use_resource_metadata(*found)
+        self._metadata, self._registration, self._known_key = None, None, None
+        self._event(
+            "authorization_server_changed",
+            f"the resource now names the authorization server {found[0]} (was {previous})",
+            logging.WARNING,
+            previous=previous,
+        )
 
     async def discover(self) -> gen.AuthorizationServerMetadata:
         """The server's metadata (RFC 8414), fetched once per client, in the MCP order.
@@ -312,8 +324,8 @@ class OAuth2Client:
             try:
                 metadata = await self._endpoints.get_authorization_server_metadata(url)
             except DiscoveryError as exc:
-                if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
-                    raise  # the server is there but unwell or busy: not "no metadata here"
+                if not absent(exc):
+                    raise
                 tried.append(f"{url} ({exc.message})")
                 continue
             if (
@@ -435,18 +447,10 @@ class OAuth2Client:
         if not force:
             if self._registration is not None and self._fits(self._registration):
                 return self._registration
-            stored = await self.storage.retrieve_token(self._registration_key)
-            if stored:
-                try:
-                    registration = _models.ClientRegistration.from_dict(stored)
-                except ValidationError as exc:
-                    raise RegistrationError(
-                        f"the stored registration under {self._registration_key!r} is "
-                        f"unreadable ({exc}); delete it to register again"
-                    ) from None
-                if self._fits(registration):
-                    self._registration = registration
-                    return registration
+            stored = await self._stored_registration()
+            if stored is not None:
+                self._registration = stored
+                return stored
         if (await self.discover()).registration_endpoint is None:
             raise RegistrationError(
                 f"{issuer} offers no dynamic registration (no registration_endpoint) and this "
@@ -468,6 +472,24 @@ class OAuth2Client:
             token_endpoint_auth_method=registration.token_endpoint_auth_method,
         )
         return registration
+
+    async def _stored_registration(self) -> ClientRegistration | None:
+        """The registration kept in the storage, if it still fits; reading it sends nothing.
+
+        Raises:
+            RegistrationError: the entry is not a registration this library wrote.
+        """
+        stored = await self.storage.retrieve_token(self._registration_key)
+        if not stored:
+            return None
+        try:
+            registration = _models.ClientRegistration.from_dict(stored)
+        except ValidationError as exc:
+            raise RegistrationError(
+                f"the stored registration under {self._registration_key!r} is "
+                f"unreadable ({exc}); delete it to register again"
+            ) from None
+        return registration if self._fits(registration) else None
 
     def _fits(self, registration: ClientRegistration) -> bool:
         return _registration.fits(registration, self.config, issuer=self.issuer, now=self._clock())
@@ -1059,21 +1081,16 @@ class OAuth2Client:
         if self._issuer is None:
             return None
         if self._registration is None:
-            stored = await self.storage.retrieve_token(self._registration_key)
-            preset = self.config.client_id or self.config.client_metadata_url
-            if preset is None and not stored:
-                return None
-            await self.register()
+            if self.config.client_id is None and self.config.client_metadata_url is None:
+                self._registration = await self._stored_registration()  # never registers
+                if self._registration is None:
+                    return None
+            else:
+                await self.register()  # a configured client: nothing is registered
         assert self._registration is not None
-        key = self._token_key(self._registration.client_id)
-        held = self.tokens.held_token(key)
-        if held is not None:
-            return held
-        if await self.tokens.get_token(key) is None:
-            return None
         try:
-            return await self.tokens.get_valid_token(key)
-        except TokenError:  # expired with no refresh token, or the refresh was refused
+            return await self.tokens.get_valid_token(self._token_key(self._registration.client_id))
+        except TokenError:  # none stored, or expired with no refresh token, or refused
             return None
 
     async def _refresh_held(self, token: TokenResponse) -> TokenResponse | None:
