@@ -37,6 +37,8 @@ APP = APP_DIR / "app.py"
 REQUIREMENTS = APP_DIR / "requirements.txt"
 DEFAULT_VENV = APP_DIR / ".venv"
 STAMP_NAME = ".requirements.sha256"
+REPO = HERE.parent.parent
+PYPROJECT = REPO / "pyproject.toml"
 
 VENV_TIMEOUT_SECONDS = 600.0
 """Upper bound for creating the environment and installing the requirements."""
@@ -101,8 +103,11 @@ def _venv_python(venv: Path) -> Path:
 
 
 def _requirements_digest() -> str:
-    """Digest of requirements.txt, stored in the environment to detect stale installs."""
-    return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    """Digest of requirements.txt and of our pyproject.toml (the library is installed there
+    too, editable), stored in the environment to detect stale installs."""
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes())
+    digest.update(PYPROJECT.read_bytes())
+    return digest.hexdigest()
 
 
 def _run(cmd: list[str], deadline: float) -> None:
@@ -144,8 +149,11 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 def ensure_venv(venv: Path | None = None) -> Path:
     """Create (or refresh) the server's virtual environment and return its interpreter.
 
-    The environment counts as ready when it holds a stamp with the digest of requirements.txt;
-    anything else (missing, half-built, built from other pins) is deleted and rebuilt.
+    The environment holds the SDK (requirements.txt) and this library, installed editable with
+    its ``httpx2`` extra, so SDK clients run there with our auth (``client.httpx2_auth()``)
+    against the code being tested. It counts as ready when it holds a stamp with the digest of
+    requirements.txt and pyproject.toml; anything else (missing, half-built, built from other
+    pins) is deleted and rebuilt.
     """
     venv = venv or Path(os.environ.get("MCP_SDK_VENV", DEFAULT_VENV))
     python = _venv_python(venv)
@@ -164,6 +172,10 @@ def ensure_venv(venv: Path | None = None) -> Path:
                 [uv, "pip", "install", "--quiet", "--python", str(python), "-r", str(REQUIREMENTS)],
                 deadline,
             )
+            _run(
+                [uv, "pip", "install", "--quiet", "--python", str(python), "-e", f"{REPO}[httpx2]"],
+                deadline,
+            )
         else:
             _run([sys.executable, "-m", "venv", str(venv)], deadline)
             _run(
@@ -176,6 +188,19 @@ def ensure_venv(venv: Path | None = None) -> Path:
                     "--disable-pip-version-check",
                     "-r",
                     str(REQUIREMENTS),
+                ],
+                deadline,
+            )
+            _run(
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-e",
+                    f"{REPO}[httpx2]",
                 ],
                 deadline,
             )
