@@ -19,8 +19,9 @@ from .runtime import redact
 __all__ = ["DEVICE_CODE_GRANT", "OAuth2Config", "OAuth2Settings", "config_from"]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-DEFAULT_SCOPE = "mcp:read"
+AUTO = "auto"
 AUTH_METHODS = (
+    AUTO,
     "client_secret_basic",
     "client_secret_post",
     "none",
@@ -43,6 +44,12 @@ def _optional_strings(value: Sequence[str] | str | None) -> tuple[str, ...] | No
     return None if value is None else _strings(value)
 
 
+def _default_auth_method(config: OAuth2Config) -> str:
+    # The seed's default for a client told its server; "auto" for one that starts from the
+    # MCP server's URL, which cannot know before discovery what its server accepts.
+    return "client_secret_basic" if config.auth_server is not None else AUTO
+
+
 @public("mcp_oauth_dynamicclient")
 @attrs.frozen
 class OAuth2Config:
@@ -60,16 +67,22 @@ class OAuth2Config:
         redirect_uris: Where the authorization server may send the user back (https, or http
             on loopback, no fragment). Needed for the authorization code flow.
         scope: Scope requested when a call names none (RFC 6749 §3.3), and registered (RFC
-            7591 §2) when set. Unset, ``mcp:read`` is requested and no scope is registered, so
-            the client may later ask for any scope the server allows it.
+            7591 §2) when set. Unset, a call that names none asks for the protected resource's
+            ``scopes_supported`` (RFC 9728 §2) when the client found its server from the
+            resource, else for no scope at all (the server's default, RFC 6749 §3.3); nothing
+            is registered, so the client may later ask for any scope the server allows it.
         grant_types: Grant types to register. By default: ``authorization_code`` and
             ``refresh_token`` when there are redirect URIs, ``client_credentials`` for a
             confidential client, the device grant (RFC 8628) when the server supports it;
             narrowed to what the server advertises.
         use_pkce / code_challenge_method: PKCE is always on with S256 (OAuth 2.1); other
             values are refused.
-        token_endpoint_auth_method: ``client_secret_basic`` (default), ``client_secret_post``,
-            ``none`` (public client), ``private_key_jwt`` or ``client_secret_jwt`` (RFC 7523).
+        token_endpoint_auth_method: ``client_secret_basic``, ``client_secret_post``, ``none``
+            (public client), ``private_key_jwt`` or ``client_secret_jwt`` (RFC 7523), or
+            ``auto``: chosen from the server's ``token_endpoint_auth_methods_supported`` (RFC
+            8414 §2), ``none`` first for a client that registers itself or has no secret,
+            ``private_key_jwt`` when ``private_key`` is set. Default: ``client_secret_basic``
+            with ``auth_server``, ``auto`` when the client starts from ``resource`` alone.
         application_type: ``native`` or ``web`` (OpenID Connect Dynamic Client Registration §2,
             sent at registration as MCP asks): by default ``native`` when every redirect URI is
             loopback or a custom scheme (RFC 8252 §7), else ``web``.
@@ -106,7 +119,9 @@ class OAuth2Config:
     grant_types: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
     use_pkce: bool = True
     code_challenge_method: str = "S256"
-    token_endpoint_auth_method: str = "client_secret_basic"
+    token_endpoint_auth_method: str = attrs.field(
+        default=attrs.Factory(_default_auth_method, takes_self=True)
+    )
     application_type: str | None = None
     client_lifetime: int = 7776000
     resource: str | None = None
@@ -210,24 +225,16 @@ class OAuth2Config:
         web = [uri for uri in self.redirect_uris if uri.startswith("https://")]
         return "web" if web or not self.redirect_uris else "native"
 
-    @property
-    def default_scope(self) -> str:
-        """The scope requested when a call names none."""
-        return self.scope or DEFAULT_SCOPE
-
-    @property
-    def is_confidential(self) -> bool:
-        """Whether the client authenticates at the token endpoint (RFC 6749 §2.1)."""
-        return self.token_endpoint_auth_method != "none"
-
-    def wanted_grant_types(self, supported: Sequence[str] | None) -> list[str]:
-        """Grant types to register, given the server's ``grant_types_supported`` (if any)."""
+    def wanted_grant_types(self, supported: Sequence[str] | None, method: str) -> list[str]:
+        """Grant types to register, given the server's ``grant_types_supported`` (if any) and
+        the authentication ``method`` registered (``client_credentials`` only for a client
+        that authenticates, RFC 6749 §4.4)."""
         if self.grant_types is not None:
             return list(self.grant_types)
         wanted = []
         if self.redirect_uris:
             wanted += ["authorization_code", "refresh_token"]
-        if self.is_confidential:
+        if method != "none":
             wanted.append("client_credentials")
         if supported is None:
             return wanted or ["authorization_code"]

@@ -1,10 +1,13 @@
 """Registration rules, pure: what to register, whether a stored registration fits, how to update.
 
+- :func:`auth_method`: the token endpoint authentication method to register or use, the
+  configured one or, for ``auto``, one the server advertises (RFC 8414 §2).
 - :func:`client_metadata`: the RFC 7591 §2 metadata a client registers, from its config and the
   server's metadata (grant types narrowed to ``grant_types_supported``).
 - :func:`fits`: whether a stored registration may be reused: same issuer, secret not expired
   (RFC 7591 §3.2.1 ``client_secret_expires_at``), younger than ``client_lifetime``, the
-  configured authentication method, every configured redirect URI registered.
+  configured authentication method (any the client can use, for ``auto``), every configured
+  redirect URI registered.
 - :func:`from_response`: the registration a client information response describes (RFC 7591
   §3.2.1, RFC 7592 §3), refused when a confidential client got no secret.
 - :func:`update_body`: the RFC 7592 §2.2 full replacement, the current metadata with the
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "auth_method",
     "check_updates",
     "client_metadata",
     "fits",
@@ -38,6 +42,7 @@ __all__ = [
     "metadata_document_client",
     "pre_registered",
     "update_body",
+    "usable_methods",
 ]
 
 #: Fields the server sets, never sent back in an update (RFC 7592 §2.2).
@@ -50,16 +55,63 @@ NOT_UPDATABLE = frozenset(
     }
 )
 _SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
+#: RFC 8414 §2: a server that lists no ``token_endpoint_auth_methods_supported`` takes this.
+_DEFAULT_SUPPORTED = ("client_secret_basic",)
+
+
+def auth_method(config: OAuth2Config, metadata: AuthorizationServerMetadata) -> str:
+    """The token endpoint authentication method to register or use with this server.
+
+    The configured one, or for ``auto`` the first the server advertises (RFC 8414 §2; a
+    server that lists none takes ``client_secret_basic``) of: ``private_key_jwt`` when a
+    ``private_key`` is configured; then ``none`` for a client that registers itself or was
+    given no secret (a public client, OAuth 2.1 §2.1), else the secret methods.
+
+    Raises:
+        RegistrationError: ``auto``, and the server accepts no method this client can use.
+    """
+    method = config.token_endpoint_auth_method
+    if method != "auto":
+        return method
+    supported = metadata.token_endpoint_auth_methods_supported or _DEFAULT_SUPPORTED
+    if config.private_key and "private_key_jwt" in supported:
+        return "private_key_jwt"
+    if config.client_id is not None and config.client_secret is None:
+        preference: tuple[str, ...] = ("none",)
+    elif config.client_secret is not None:
+        preference = _SECRET_METHODS
+    else:
+        preference = ("none", *_SECRET_METHODS)
+    chosen = next((method for method in preference if method in supported), None)
+    if chosen is None:
+        raise RegistrationError(
+            f"{metadata.issuer} accepts only {', '.join(supported)} at its token endpoint "
+            "(token_endpoint_auth_methods_supported), none of which this client can use: "
+            "configure private_key for private_key_jwt, or client_id and client_secret"
+        )
+    return chosen
+
+
+def usable_methods(config: OAuth2Config) -> frozenset[str]:
+    """The methods a registration may name for this client to use it (``auto``: any it can
+    perform with what it was given; else exactly the configured one)."""
+    if config.token_endpoint_auth_method != "auto":
+        return frozenset((config.token_endpoint_auth_method,))
+    usable = {"none", *_SECRET_METHODS}
+    if config.private_key:
+        usable.add("private_key_jwt")
+    return frozenset(usable)
 
 
 def client_metadata(config: OAuth2Config, metadata: AuthorizationServerMetadata) -> ClientMetadata:
     """The client metadata to register with a server described by ``metadata`` (RFC 7591 §2)."""
     from . import _generated as gen
 
-    grants = config.wanted_grant_types(metadata.grant_types_supported)
+    method = auth_method(config, metadata)
+    grants = config.wanted_grant_types(metadata.grant_types_supported, method)
     return gen.ClientMetadata(
         redirect_uris=list(config.redirect_uris) or None,
-        token_endpoint_auth_method=config.token_endpoint_auth_method,
+        token_endpoint_auth_method=method,
         grant_types=grants,
         response_types=["code"] if "authorization_code" in grants else [],
         client_name=config.client_name,
@@ -87,7 +139,7 @@ def fits(
         same_issuer(registration.issuer, issuer)
         and not registration.secret_expired(now=now, skew=config.clock_skew)
         and not (lifetime and now - registration.registered_at > lifetime)
-        and registration.token_endpoint_auth_method == config.token_endpoint_auth_method
+        and registration.token_endpoint_auth_method in usable_methods(config)
         and set(config.redirect_uris) <= set(registration.redirect_uris)
     )
 
@@ -148,17 +200,13 @@ def update_body(current: ClientRegistration, updates: Mapping[str, Any]) -> Clie
     return load(merged, gen.ClientUpdateRequest, "update_client metadata")
 
 
-def pre_registered(config: OAuth2Config, *, issuer: str, now: float) -> ClientRegistration:
-    """The registration with ``issuer`` of a client configured with ``client_id``."""
+def pre_registered(
+    config: OAuth2Config, *, issuer: str, now: float, method: str
+) -> ClientRegistration:
+    """The registration with ``issuer`` of a client configured with ``client_id``, which
+    authenticates with ``method`` (:func:`auth_method`)."""
     assert config.client_id is not None
-    return _preset(
-        config,
-        config.client_id,
-        config.client_secret,
-        config.token_endpoint_auth_method,
-        issuer=issuer,
-        now=now,
-    )
+    return _preset(config, config.client_id, config.client_secret, method, issuer=issuer, now=now)
 
 
 def metadata_document_client(

@@ -7,13 +7,14 @@ for some scenarios, ``MCP_CONFORMANCE_CONTEXT`` (JSON: pre-registered credential
 This script holds the MCP side only (JSON-RPC over Streamable HTTP) and the reading of that
 context; every OAuth step is the library's, through its public API.
 
-TODO(public API, align the names when the client features land; then drop the
-``type: ignore`` comments, which ``mypy --strict`` will report as unused):
+What it uses of the library:
 
-- ``SyncOAuth2Client(resource=<mcp url>, ...)`` with no ``auth_server``: discovers the
-  authorization server from the MCP server (RFC 9728, then RFC 8414 / OIDC).
-- Settings used here: ``client_name``, ``redirect_uris``, ``client_metadata_url`` (a client ID
-  metadata document URL, used when the AS advertises ``client_id_metadata_document_supported``),
+- ``SyncOAuth2Client(resource=<mcp url>, ...)`` with no ``auth_server``: it discovers the
+  authorization server from the MCP server (RFC 9728, then RFC 8414 / OIDC), and chooses its
+  token endpoint authentication from what that server advertises
+  (``token_endpoint_auth_method="auto"``, the default without ``auth_server``).
+- Settings: ``client_name``, ``redirect_uris``, ``client_metadata_url`` (a client ID metadata
+  document URL, used when the AS advertises ``client_id_metadata_document_supported``),
   ``client_id`` / ``client_secret`` (pre-registered), ``private_key`` (PEM, ``private_key_jwt``);
   ``scope`` left unset so that the challenge / PRM decide it (or it is omitted).
 - ``SyncOAuth2Client.httpx_auth(authorize=...)`` -> ``httpx.Auth``: bearer token, discovery and

@@ -222,8 +222,12 @@ def oidc_client(api: Flavour, provider: OidcProvider, **settings: Any) -> Client
 
 
 def oidc_callback(client: ClientProxy, provider: OidcProvider, **params: Any) -> str:
-    """Authorize in a headless browser; the callback URL the server redirects to."""
-    url: str = client.get_authorization_url(**params)
+    """Authorize in a headless browser; the callback URL the server redirects to.
+
+    For ``mcp:read`` unless ``params`` say otherwise: asked for no scope, oidc-provider grants
+    none and denies access.
+    """
+    url: str = client.get_authorization_url(**{"scope": "mcp:read", **params})
     with httpx.Client(timeout=10.0) as browser:
         return provider.authorize(browser, url)
 
@@ -622,7 +626,7 @@ def test_client_credentials_for_a_resource(
     registration: ClientRegistration = client.register()
     assert set(registration.grant_types) == {"client_credentials", DEVICE_GRANT}
 
-    token: TokenResponse = client.get_token()
+    token: TokenResponse = client.get_token(scope="mcp:read")
     assert token.refresh_token is None
     assert (token.scope, token.expires_in) == ("mcp:read", 600)
     introspection = client.introspect_token(token)

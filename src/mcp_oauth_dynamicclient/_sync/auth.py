@@ -17,8 +17,8 @@ shape: one flow, two base classes.
   authorization, three at most, as the MCP conformance suite expects of a client), then raise
   ``AuthorizationError`` naming the missing scope.
 
-The scope asked for is the challenge's ``scope``, else the resource's ``scopes_supported`` (RFC
-9728 §2), else the configured one, else none at all; ``offline_access`` is added when the
+The scope asked for is the challenge's ``scope``, else the configured one, else the resource's
+``scopes_supported`` (RFC 9728 §2), else none at all; ``offline_access`` is added when the
 authorization server lists it. Authorization that needs a person goes through ``authorize``: it
 takes the authorization URL and returns the callback URL the browser was sent to, sync or
 async (``mcp_oauth_dynamicclient.testing.auto_approve`` does it for ``MockAuthServer``).
@@ -160,16 +160,14 @@ class _McpAuthFlow:
 
     def _scope(self, held: TokenResponse | None, challenge: BearerChallenge | None) -> str | None:
         """What to ask for: the challenge's scope (with the scopes held, for a step-up), else
-        the resource's, else the configured one, else nothing; plus ``offline_access``."""
+        the configured one, else the resource's, else nothing; plus ``offline_access``."""
         wanted: list[str] = []
         if challenge is not None and challenge.scope:
             if held is not None and held.scope and challenge.error == "insufficient_scope":
                 wanted += held.scope.split()
             wanted += challenge.scopes
-        elif self.client._resource_scopes:
-            wanted += self.client._resource_scopes
-        elif self.client.config.scope:
-            wanted += self.client.config.scope.split()
+        elif default := self.client._scope(None):
+            wanted += default.split()
         metadata = self.client.discover()
         if OFFLINE_ACCESS in (metadata.scopes_supported or ()) and wanted:
             wanted.append(OFFLINE_ACCESS)

@@ -413,11 +413,16 @@ class SyncOAuth2Client:
         self, info: gen.ClientInformationResponse, previous: ClientRegistration | None = None
     ) -> ClientRegistration:
         """Keep the registration a client information response describes (RFC 7591 §3.2.1)."""
+        requested = (
+            previous.token_endpoint_auth_method
+            if previous is not None
+            else _registration.auth_method(self.config, self.discover())
+        )
         registration = _registration.from_response(
             info,
             issuer=self.issuer,
             now=self._clock(),
-            requested_method=self.config.token_endpoint_auth_method,
+            requested_method=requested,
             previous=previous,
         )
         self.storage.store_token(self._registration_key, registration.to_dict())
@@ -437,8 +442,11 @@ class SyncOAuth2Client:
         issuer = self._find_issuer()
         if config.client_id is not None:
             if self._registration is None:
+                method = config.token_endpoint_auth_method
+                if method == "auto":
+                    method = _registration.auth_method(config, self.discover())
                 self._registration = _registration.pre_registered(
-                    config, issuer=issuer, now=self._clock()
+                    config, issuer=issuer, now=self._clock(), method=method
                 )
             return self._registration
         if (
@@ -637,12 +645,26 @@ class SyncOAuth2Client:
     ) -> str:
         """The URL to send the user to (RFC 6749 §4.1.1), with PKCE S256 (RFC 7636 §4.3).
 
-        A random ``state`` is made when none is given and a ``nonce`` when ``openid`` is
-        requested. ``redirect_uri`` and ``resource`` (RFC 8707) may be given in ``params``;
-        other params are added to the query. The pending authorization is kept in the storage
-        so another process can handle the callback.
+        ``scope`` None asks for the configured scope, else the protected resource's
+        ``scopes_supported`` (RFC 9728 §2, as MCP asks), else for none (the server's default,
+        RFC 6749 §3.3); ``""`` asks for none. A random ``state`` is made when none is given
+        and a ``nonce`` when ``openid`` is requested. ``redirect_uri`` and ``resource`` (RFC
+        8707) may be given in ``params``; other params are added to the query. The pending
+        authorization is kept in the storage so another process can handle the callback.
         """
-        return self._authorization_url(scope or self.config.default_scope, state, params)
+        return self._authorization_url(self._scope(scope), state, params)
+
+    def _scope(self, scope: str | None) -> str | None:
+        """The scope a call asks for: ``scope`` as given (``""``: none), else the configured
+        one, else the resource's ``scopes_supported`` (RFC 9728 §2), else None: no scope
+        parameter, so the server applies its default (RFC 6749 §3.3)."""
+        if scope is not None:
+            return scope or None
+        if self.config.scope:
+            return self.config.scope
+        if self.config.resource is not None:
+            self._find_issuer()  # reads the resource's metadata when it names the server
+        return " ".join(self._resource_scopes) if self._resource_scopes else None
 
     def _authorization_url(
         self, scope: str | None, state: str | None, params: dict[str, str]
@@ -902,7 +924,7 @@ class SyncOAuth2Client:
                 error_code="unsupported_grant_type",
             )
         body = gen.ClientCredentialsTokenRequest(
-            scope=scope or self.config.default_scope, resource=self._resources()
+            scope=self._scope(scope), resource=self._resources()
         )
         registration = self.register()
         try:
@@ -980,9 +1002,7 @@ class SyncOAuth2Client:
         """Start the device flow (RFC 8628 §3.1): show the user ``user_code`` and the URI."""
         url = self._endpoint("device_authorization_endpoint", AuthorizationError)
         registration = self.register()
-        body = gen.DeviceAuthorizationRequest(
-            scope=scope or self.config.default_scope, resource=self._resources()
-        )
+        body = gen.DeviceAuthorizationRequest(scope=self._scope(scope), resource=self._resources())
         response = self._endpoints.request_device_authorization(
             url, body, client_auth=self._client_auth(registration)
         )

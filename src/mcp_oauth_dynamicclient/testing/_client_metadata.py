@@ -33,6 +33,7 @@ from .._generated import ClientMetadata, converter
 from ._context import Context
 from ._http import OAuthProblem
 from ._scopes import check_scope, parse_scope, supported_scopes
+from ._settings import AUTH_METHODS
 
 __all__ = [
     "AUTH_METHODS",
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT)
 RESPONSE_TYPES = ("code",)
@@ -151,7 +151,7 @@ def validate_client_metadata(ctx: Context, metadata: ClientMetadata) -> ClientMe
         OAuthProblem: ``invalid_redirect_uri`` or ``invalid_client_metadata``.
     """
     method = metadata.token_endpoint_auth_method or "client_secret_basic"
-    if method not in AUTH_METHODS:
+    if method not in ctx.settings.token_endpoint_auth_methods:
         raise _metadata_error(f"unsupported token_endpoint_auth_method: {method}")
     if metadata.grant_types is None:
         grant_types = ["authorization_code"]

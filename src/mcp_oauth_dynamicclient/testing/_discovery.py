@@ -40,7 +40,7 @@ def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
         response_types_supported=["code"],
         response_modes_supported=["query"],
         grant_types_supported=list(GRANT_TYPES),
-        token_endpoint_auth_methods_supported=list(AUTH_METHODS),
+        token_endpoint_auth_methods_supported=list(ctx.settings.token_endpoint_auth_methods),
         token_endpoint_auth_signing_alg_values_supported=list(ASSERTION_ALGORITHMS),
         revocation_endpoint=ctx.url(Paths.REVOKE),
         revocation_endpoint_auth_methods_supported=list(AUTH_METHODS),

@@ -44,6 +44,7 @@ class SettingsKnobs(TypedDict, total=False):
     device_code_lifetime: int
     device_interval: int
     client_secret_lifetime: int
+    token_endpoint_auth_methods: Sequence[str]
     rotate_refresh_tokens: bool
     rotate_registration_access_token: bool
     initial_access_token: str | None

@@ -24,6 +24,8 @@ from ..runtime import redact
 
 __all__ = ["ServerSettings"]
 
+#: Every client authentication method the server implements (RFC 7591 §2, RFC 7523 §2.2).
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §3.3 scope-token
 
 
@@ -41,6 +43,12 @@ def _scope_tokens(instance: Any, attribute: attrs.Attribute[Any], value: tuple[s
 def _scope_string(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None:
         _scope_tokens(instance, attribute, tuple(value.split(" ")))
+
+
+def _auth_methods(instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    unknown = sorted(set(value) - set(AUTH_METHODS))
+    if unknown or not value:
+        raise ValueError(f"{attribute.name}: a non-empty subset of {AUTH_METHODS}, not {value!r}")
 
 
 def _to_tuple(value: Iterable[str]) -> tuple[str, ...]:
@@ -114,6 +122,12 @@ class ServerSettings:
     device_interval: int = attrs.field(default=5, validator=_non_negative)
     #: Client secret lifetime (``client_secret_expires_at``, RFC 7591 §3.2.1); 0 means never.
     client_secret_lifetime: int = attrs.field(default=0, validator=_non_negative)
+    #: Client authentication methods the token endpoint accepts: advertised as
+    #: ``token_endpoint_auth_methods_supported`` (RFC 8414 §2); registering another is
+    #: ``invalid_client_metadata`` (RFC 7591 §3.2.2).
+    token_endpoint_auth_methods: tuple[str, ...] = attrs.field(
+        default=AUTH_METHODS, converter=_to_tuple, validator=_auth_methods
+    )
     #: Issue a new refresh token on every refresh and retire the old one (OAuth 2.1 §4.3.1);
     #: replaying a retired one revokes the whole grant. Off: no new refresh token is sent.
     rotate_refresh_tokens: bool = True
