@@ -174,7 +174,7 @@ def test_a_restart_with_a_stored_token_asks_the_authorization_server_nothing(
         httpx.Client(auth=first.httpx_auth(authorize=auto_approve)) as http,
     ):
         assert SyncMcp(http, server.resource_url).call("initialize", INITIALIZE).status_code == 200
-    before = _as_requests(server)
+    assert _as_requests(server) == 3
 
     def refuse(url: str) -> str:
         raise AssertionError("no authorization should be needed")
@@ -183,8 +183,54 @@ def test_a_restart_with_a_stored_token_asks_the_authorization_server_nothing(
         SyncOAuth2Client(**_settings(server), storage=storage) as again,
         httpx.Client(auth=again.httpx_auth(authorize=refuse)) as http,
     ):
+        server.requests.clear()
         assert SyncMcp(http, server.resource_url).call("initialize", INITIALIZE).status_code == 200
-    assert _as_requests(server) == before
+    assert _as_requests(server) == 0
+    # The server the resource named is remembered too: the stored token goes with the first
+    # request, with no 401 to learn it and no metadata read.
+    assert [(r.path, r.status) for r in server.requests] == [("/mcp", 200)]
+    assert server.requests[0].headers["authorization"].startswith("Bearer ")
+
+
+def test_a_remembered_server_the_resource_has_left_is_followed() -> None:
+    """The storage says which server the resource named; when it names another now, the
+    stored token is refused and the client moves, as it would in one session."""
+    with MockAuthServer() as home, MockAuthServer() as elsewhere:
+        storage = SyncMemoryStorage()
+        with (
+            SyncOAuth2Client(**_settings(home), storage=storage) as first,
+            httpx.Client(auth=first.httpx_auth(authorize=auto_approve)) as http,
+        ):
+            assert (
+                SyncMcp(http, home.resource_url).call("initialize", INITIALIZE).status_code == 200
+            )
+        home.settings.authorization_servers = (elsewhere.url,)
+        with (
+            SyncOAuth2Client(**_settings(home), storage=storage) as again,
+            httpx.Client(auth=again.httpx_auth(authorize=auto_approve)) as http,
+        ):
+            assert (
+                SyncMcp(http, home.resource_url).call("initialize", INITIALIZE).status_code == 200
+            )
+            assert again.issuer == elsewhere.url
+        assert elsewhere.requests.count("/register") == 1
+        assert home.errors == elsewhere.errors == []
+
+
+def test_an_unreadable_remembered_server_is_ignored(server: MockAuthServer) -> None:
+    storage = SyncMemoryStorage()
+    storage.store_token(f"resource:{server.resource_url}", {"issuer": 7, "resource": None})
+    with (
+        SyncOAuth2Client(**_settings(server), storage=storage) as client,
+        httpx.Client(auth=client.httpx_auth(authorize=auto_approve)) as http,
+    ):
+        assert SyncMcp(http, server.resource_url).call("initialize", INITIALIZE).status_code == 200
+        assert client.issuer == server.url
+    assert storage.retrieve_token(f"resource:{server.resource_url}") == {
+        "issuer": server.url,
+        "resource": server.resource_url,
+        "scopes_supported": ["mcp:read", "mcp:write"],
+    }
 
 
 def test_without_an_authorize_step_the_error_says_what_to_pass(server: MockAuthServer) -> None:

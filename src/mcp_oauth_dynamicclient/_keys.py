@@ -6,14 +6,16 @@ One ``TokenStorage`` may serve many clients and servers, so every key names the 
 - ``token:<issuer>:<client_id>``: the tokens of that client (RFC 6749 §5.1);
 - ``pending:<issuer>:<sha256(state)>``: an authorization request waiting for its callback.
   The state is hashed: a key may be listed or logged, and the state must stay unguessable
-  (RFC 6749 §10.12).
+  (RFC 6749 §10.12);
+- ``resource:<resource>``: what the protected resource's metadata said (RFC 9728 §2): its
+  authorization server, so a restarted client sends its stored token at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-__all__ = ["client_id_of", "pending_key", "registration_key", "token_key"]
+__all__ = ["client_id_of", "pending_key", "registration_key", "resource_key", "token_key"]
 
 
 def registration_key(issuer: str) -> str:
@@ -29,6 +31,11 @@ def token_key(issuer: str, client_id: str) -> str:
 def pending_key(issuer: str, state: str) -> str:
     """Where the authorization request with ``state`` waits for its callback."""
     return f"pending:{issuer}:{hashlib.sha256(state.encode()).hexdigest()}"
+
+
+def resource_key(resource: str) -> str:
+    """Where what the metadata of the protected ``resource`` named is kept."""
+    return f"resource:{resource}"
 
 
 def client_id_of(key: str) -> str | None:

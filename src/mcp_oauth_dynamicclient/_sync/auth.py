@@ -123,7 +123,9 @@ class _McpAuthFlow:
         the authorization step gives (one authorization at a time)."""
         with self._authorizing:
             resource_metadata = challenge.resource_metadata if challenge is not None else None
-            if held is not None:  # refused: the resource may have moved to another server
+            if held is not None and not _says(challenge, "insufficient_scope"):
+                # Refused, not merely short of scope: the resource may have moved to another
+                # authorization server.
                 self.client._follow_resource(resource_metadata)
             self.client._find_issuer(resource_metadata)
             fresh = self.client._held_token()

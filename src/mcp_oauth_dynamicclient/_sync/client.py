@@ -36,7 +36,7 @@ from .._discovery import (
     origin_of,
     resource_metadata_urls,
 )
-from .._keys import pending_key, registration_key, token_key
+from .._keys import pending_key, registration_key, resource_key, token_key
 from .._lazy import LazyModule
 from .._logging import CLIENT, client_logger, emit
 from .._observe import record_resource_request
@@ -288,8 +288,27 @@ class SyncOAuth2Client:
         return None
 
     def _use_resource_metadata(self, issuer: str, document: gen.ProtectedResourceMetadata) -> None:
+        """Take the server the resource's metadata names, and keep it for the next start."""
+        scopes = list(document.scopes_supported or ()) or None
         self._issuer, self._resource, self._without_prm = issuer, document.resource, False
-        self._resource_scopes = list(document.scopes_supported or ()) or None
+        self._resource_scopes = scopes
+        assert self.config.resource is not None
+        found = {"issuer": issuer, "resource": document.resource, "scopes_supported": scopes}
+        self.storage.store_token(resource_key(self.config.resource), found)
+
+    def _recall_resource(self) -> bool:
+        """Whether the storage knew the server the resource named last time (RFC 9728), now
+        taken: a restarted client then sends its stored token without asking the resource
+        first. Anything unreadable is ignored (the metadata is read again when needed)."""
+        if self.config.resource is None:
+            return False
+        kept = self.storage.retrieve_token(resource_key(self.config.resource)) or {}
+        issuer, resource, scopes = (kept.get(k) for k in ("issuer", "resource", "scopes_supported"))
+        if not (isinstance(issuer, str) and isinstance(resource, str) and _strings(scopes)):
+            return False
+        self._issuer, self._resource, self._without_prm = issuer, resource, False
+        self._resource_scopes = scopes
+        return True
 
     def _follow_resource(self, resource_metadata: str | None) -> None:
         """Read the resource's metadata again after it refused this client's token: when it
@@ -1095,7 +1114,7 @@ class SyncOAuth2Client:
         Registers nothing and, but for a refresh, asks the authorization server nothing: a
         program restarted with a valid token in storage goes straight to the resource.
         """
-        if self._issuer is None:
+        if self._issuer is None and not self._recall_resource():
             return None
         if self._registration is None:
             if self.config.client_id is None and self.config.client_metadata_url is None:
@@ -1179,3 +1198,8 @@ class SyncOAuth2Client:
         if self._metrics is not None or client_logger.isEnabledFor(logging.DEBUG):
             record_resource_request(self._metrics, request, started, response, None)
         return response
+
+
+def _strings(value: object) -> bool:
+    """Whether ``value`` is None or a list of strings (a stored ``scopes_supported``)."""
+    return value is None or (isinstance(value, list) and all(isinstance(x, str) for x in value))
