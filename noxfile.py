@@ -29,8 +29,8 @@ nox.options.sessions = ["lint", "typecheck", "freshness", "tests", "interop", "c
 PYTHON = "3.11"
 # The Python versions of the classifiers in pyproject.toml (requires-python >= 3.11).
 PYTHONS = nox.project.python_versions(nox.project.load_toml("pyproject.toml"))
-# httpx2 is tested, but kept out of the benchmarks' environment: Authlib, a baseline there,
-# switches its httpx integration to httpx2 when it is installed.
+# httpx2 is tested and benchmarked; Authlib, a baseline of the benchmarks, switches its httpx
+# integration to httpx2 when it is installed (see the bench session).
 DEV = ("-e", ".[dev,httpx2]")
 
 
@@ -105,9 +105,22 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (not part of plain ``nox``): ratios against baselines run in the same process."""
-    session.install("-e", ".[dev]", "authlib")
+    """Benchmarks (not part of plain ``nox``): ratios against baselines run in the same process.
+
+    httpx2 is installed for ``httpx2_auth``, so Authlib's httpx integration runs on it:
+    ``bench_request.py`` compares each client with the raw client of its own library, and
+    ``bench_tokens.py``, which races Authlib against our client on httpx, runs with httpx2
+    hidden (Authlib then falls back to httpx, as without httpx2). ``bench_mcp_connect.py`` runs
+    its MCP clients in the MCP SDK's own venv (``tests/interop/mcp_sdk_server/.venv``, built on
+    first use).
+    """
+    session.install(*DEV, "authlib")
+    without_httpx2 = (
+        "import runpy, sys; sys.modules['httpx2'] = None; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
     session.run("python", "benchmarks/bench_request.py", *session.posargs)
     session.run("python", "benchmarks/bench_import.py")
-    session.run("python", "benchmarks/bench_tokens.py")
+    session.run("python", "-c", without_httpx2, "benchmarks/bench_tokens.py")
     session.run("python", "benchmarks/bench_observability.py")
+    session.run("python", "benchmarks/bench_mcp_connect.py")

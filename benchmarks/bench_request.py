@@ -14,7 +14,11 @@
    wall time (targets: within 1.10× and 1.05×).
 
 ``httpx_auth`` (the ``httpx.Auth`` MCP applications plug in) is measured beside
-``authenticated_request`` in both (target: at most +5 µs of CPU per request).
+``authenticated_request`` in both (target: at most +5 µs of CPU per request). When ``httpx2``
+is installed (the ``[httpx2]`` extra; the HTTP client of the MCP Python SDK 2.x), the CPU part
+also measures ``httpx2_auth`` against raw ``httpx2`` with the header set by hand (target: at
+most +5 µs), in the same turns; Authlib, which runs on ``httpx2`` when it is installed, is then
+compared with raw ``httpx2``. Each contender's "added" is over the raw client of its own library.
 
 The medians of several rounds are compared; the numbers are ratios against the baseline taken
 in the same process, never absolute thresholds.
@@ -37,6 +41,11 @@ import httpx
 
 from mcp_oauth_dynamicclient import OAuth2Client, SyncOAuth2Client, TokenResponse
 
+try:
+    import httpx2
+except ImportError:  # the [httpx2] extra: its contenders are left out
+    httpx2 = None  # type: ignore[assignment]
+
 ISSUER = "https://as.example"
 URLS = {"https": "https://mcp.example/mcp", "http loopback": "http://127.0.0.1:8000/mcp"}
 RESOURCE = URLS["https"]
@@ -46,6 +55,27 @@ BURSTS = 11
 
 def _ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"ok": True})
+
+
+def _ok2(request: Any) -> Any:
+    return httpx2.Response(200, json={"ok": True})
+
+
+RAW = {"httpx": "raw httpx", "httpx2": "raw httpx2"}
+# The library each contender runs on, so that it is compared with that library's raw client.
+LIBRARY = {"raw httpx": "httpx", "ours": "httpx", "httpx_auth": "httpx",
+           "raw httpx2": "httpx2", "httpx2_auth": "httpx2"}  # fmt: skip
+
+
+def _authlib_library(client_class: type) -> str:
+    """The library an Authlib client runs on: httpx2 once installed (Authlib moves there)."""
+    if httpx2 is not None and issubclass(client_class, (httpx2.Client, httpx2.AsyncClient)):
+        return "httpx2"
+    return "httpx"
+
+
+def _mock_transport(library: str) -> Any:
+    return httpx2.MockTransport(_ok2) if library == "httpx2" else httpx.MockTransport(_ok)
 
 
 CHUNK = 250  # requests per turn: the contenders take turns, so machine load falls on all alike
@@ -129,10 +159,16 @@ def cpu_sync(count: int, resource: str) -> dict[str, float]:
         "ours": lambda: ours.authenticated_request("GET", resource),
         "httpx_auth": lambda: with_auth.get(resource),
     }
+    if httpx2 is not None:
+        raw2 = httpx2.Client(transport=httpx2.MockTransport(_ok2))
+        with_auth2 = httpx2.Client(transport=httpx2.MockTransport(_ok2), auth=ours.httpx2_auth())
+        sends["raw httpx2"] = lambda: raw2.get(resource, headers=headers)
+        sends["httpx2_auth"] = lambda: with_auth2.get(resource)
     try:
         from authlib.integrations.httpx_client import OAuth2Client as AuthlibClient
     except ImportError:
         return _turns_sync(sends, count)
+    LIBRARY["authlib"] = _authlib_library(AuthlibClient)
     authlib = AuthlibClient(
         client_id="c",
         client_secret="s",
@@ -141,7 +177,7 @@ def cpu_sync(count: int, resource: str) -> dict[str, float]:
             "token_type": "Bearer",
             "expires_at": time.time() + 3600,
         },
-        transport=httpx.MockTransport(_ok),
+        transport=_mock_transport(LIBRARY["authlib"]),
     )
     sends["authlib"] = lambda: authlib.get(resource)
     return _turns_sync(sends, count)
@@ -164,10 +200,17 @@ async def cpu_async(count: int, resource: str) -> dict[str, float]:
         "ours": lambda: ours.authenticated_request("GET", resource),
         "httpx_auth": lambda: with_auth.get(resource),
     }
+    if httpx2 is not None:
+        raw2 = httpx2.AsyncClient(transport=httpx2.MockTransport(_ok2))
+        auth2 = ours.httpx2_auth()
+        with_auth2 = httpx2.AsyncClient(transport=httpx2.MockTransport(_ok2), auth=auth2)
+        sends["raw httpx2"] = lambda: raw2.get(resource, headers=headers)
+        sends["httpx2_auth"] = lambda: with_auth2.get(resource)
     try:
         from authlib.integrations.httpx_client import AsyncOAuth2Client as AuthlibAsync
     except ImportError:
         return await _turns_async(sends, count)
+    LIBRARY["authlib"] = _authlib_library(AuthlibAsync)
     authlib = AuthlibAsync(
         client_id="c",
         client_secret="s",
@@ -176,7 +219,7 @@ async def cpu_async(count: int, resource: str) -> dict[str, float]:
             "token_type": "Bearer",
             "expires_at": time.time() + 3600,
         },
-        transport=httpx.MockTransport(_ok),
+        transport=_mock_transport(LIBRARY["authlib"]),
     )
     sends["authlib"] = lambda: authlib.get(resource)
     return await _turns_async(sends, count)
@@ -304,15 +347,22 @@ def main() -> int:
         for flavour, run in runs.items():
             rounds = [run() for _ in range(args.rounds)]
             medians = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
-            base = medians["raw httpx"]
             print(
                 f"\nclient CPU per request to an {kind} URL, {flavour} "
                 f"(median of {args.rounds} rounds of {args.requests}, in turns of {CHUNK})"
             )
-            for name, value in medians.items():
-                # The median of each round's difference: both sides of it ran in the same turns.
-                added = statistics.median(r[name] - r["raw httpx"] for r in rounds)
-                print(f"  {name:10} {value:7.1f} µs   {added:+5.1f} µs   x{value / base:.2f}")
+            for library, raw in RAW.items():
+                for name, value in medians.items():
+                    if LIBRARY[name] != library:
+                        continue
+                    # The median of each round's difference: both sides ran in the same turns.
+                    added = statistics.median(r[name] - r[raw] for r in rounds)
+                    ratio = value / medians[raw]
+                    print(f"  {name:11} {value:7.1f} µs   {added:+5.1f} µs   x{ratio:.2f} of {raw}")
+    print("\n  targets: over raw httpx, ours +3 µs and httpx_auth +5 µs; over raw httpx2,")
+    print("  httpx2_auth +5 µs")
+    if httpx2 is None:
+        print("  (httpx2 is not installed: httpx2_auth was not measured)")
 
     timings = asyncio.run(concurrency(args.concurrent))
     print(
