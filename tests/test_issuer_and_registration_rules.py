@@ -140,9 +140,10 @@ def test_registration_names_the_application_type(
     api: Flavour, scripted: ScriptedServer, settings: dict[str, Any], expected: str
 ) -> None:
     """OpenID Connect Dynamic Client Registration §2, which MCP 2026-07-28 requires."""
+    redirect_uris = settings.get("redirect_uris", [])
     scripted.reply(
         Reply.json(_metadata(scripted.url, scripted.url)),
-        _registered("client_secret_basic", client_secret="s3cret"),
+        _registered("client_secret_basic", client_secret="s3cret", redirect_uris=redirect_uris),
     )
     api.client(auth_server=scripted.url, **settings).register()
     assert scripted.received[1].json()["application_type"] == expected

@@ -178,6 +178,8 @@ class ClientRegistration(_ItemAccess):
         registration_client_uri: The client configuration endpoint (RFC 7592 §3).
         issuer: The authorization server this client is registered with.
         registered_at: When this client learned of the registration (seconds since the epoch).
+        requested_method: The ``token_endpoint_auth_method`` the client asked for, which the
+            server may have replaced (RFC 7591 §3.2.1); None for one stored before it was kept.
         metadata: The whole client information response, vendor fields included; sent back
             on an update, since RFC 7592 §2.2 replaces the whole record.
     """
@@ -195,6 +197,7 @@ class ClientRegistration(_ItemAccess):
     client_name: str | None = None
     issuer: str = ""
     registered_at: float = 0.0
+    requested_method: str | None = None
     metadata: Mapping[str, Any] = attrs.field(factory=dict, repr=redact_mapping)
 
     @classmethod
@@ -205,6 +208,7 @@ class ClientRegistration(_ItemAccess):
         issuer: str,
         registered_at: float,
         payload: Mapping[str, Any],
+        requested_method: str | None = None,
     ) -> ClientRegistration:
         """The registration described by a client information response."""
         return cls(
@@ -221,6 +225,7 @@ class ClientRegistration(_ItemAccess):
             client_name=info.client_name,
             issuer=issuer,
             registered_at=registered_at,
+            requested_method=requested_method,
             metadata=dict(payload),
         )
 

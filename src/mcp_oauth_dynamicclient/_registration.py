@@ -10,6 +10,7 @@
   redirect URI registered.
 - :func:`from_response`: the registration a client information response describes (RFC 7591
   §3.2.1, RFC 7592 §3), refused when a confidential client got no secret.
+- :func:`check_removed`: whether the server removed what an update removed (RFC 7592 §2.2).
 - :func:`update_body`: the RFC 7592 §2.2 full replacement, the current metadata with the
   caller's changes merged in (``None`` removes a field).
 - :func:`pre_registered`: the registration of a client configured with ``client_id``.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "auth_method",
+    "check_removed",
     "check_updates",
     "client_metadata",
     "fits",
@@ -93,10 +95,10 @@ def auth_method(config: OAuth2Config, metadata: AuthorizationServerMetadata) -> 
 
 
 def usable_methods(config: OAuth2Config) -> frozenset[str]:
-    """The methods a registration may name for this client to use it (``auto``: any it can
-    perform with what it was given; else exactly the configured one)."""
-    if config.token_endpoint_auth_method != "auto":
-        return frozenset((config.token_endpoint_auth_method,))
+    """The methods this client can authenticate with, whatever it asked for: ``none``, the
+    secret methods (a registration that names one comes with its secret), ``private_key_jwt``
+    when it has a key. A server may register another method than the one asked for (RFC 7591
+    §3.2.1); one in this set is accepted."""
     usable = {"none", *_SECRET_METHODS}
     if config.private_key:
         usable.add("private_key_jwt")
@@ -133,20 +135,41 @@ def client_metadata(config: OAuth2Config, metadata: AuthorizationServerMetadata)
 def fits(
     registration: ClientRegistration, config: OAuth2Config, *, issuer: str, now: float
 ) -> bool:
-    """Whether a stored ``registration`` with ``issuer`` still fits ``config``, unexpired."""
+    """Whether a stored ``registration`` with ``issuer`` still fits ``config``, unexpired.
+
+    It is judged by what was asked for, not by what the server made of it: a registration
+    made for the configured authentication method fits even when the server substituted
+    another the client can use (RFC 7591 §3.2.1), so a client never registers again because
+    its server decides differently from its config.
+    """
     lifetime = config.client_lifetime
+    configured = config.token_endpoint_auth_method
+    asked = registration.requested_method or registration.token_endpoint_auth_method
     return (
         same_issuer(registration.issuer, issuer)
         and not registration.secret_expired(now=now, skew=config.clock_skew)
         and not (lifetime and now - registration.registered_at > lifetime)
+        and (configured == "auto" or asked == configured)
         and registration.token_endpoint_auth_method in usable_methods(config)
         and set(config.redirect_uris) <= set(registration.redirect_uris)
     )
 
 
+#: What a client information response may leave out and still be taken from the registration
+#: it replaces: the credentials the server issued earlier (RFC 7592 §3: a server that does not
+#: rotate them). Any other field it leaves out is no longer registered (RFC 7592 §2.2).
+_CARRIED_OVER = (
+    "registration_access_token",
+    "registration_client_uri",
+    "client_secret",
+    "client_secret_expires_at",
+)
+
+
 def from_response(
     info: ClientInformationResponse,
     *,
+    config: OAuth2Config,
     issuer: str,
     now: float,
     requested_method: str,
@@ -154,29 +177,73 @@ def from_response(
 ) -> ClientRegistration:
     """The registration a client information response describes (RFC 7591 §3.2.1, 7592 §3).
 
-    A field the response leaves out keeps its ``previous`` value: a server that does not
-    rotate the registration access token on an update still accepts the old one. A response
-    without ``token_endpoint_auth_method`` registered the method the client asked for
+    The response is the whole registration: of the ``previous`` one, only the credentials it
+    leaves out are kept (a server that does not rotate the registration access token still
+    accepts the old one); a field it leaves out is gone. A response without
+    ``token_endpoint_auth_method`` registered the method the client asked for
     (``requested_method``): RFC 7591 §3.2.1 has the server return every registered value, and
     one it leaves out is taken as unchanged, not as the RFC's default.
 
     Raises:
-        RegistrationError: a client that authenticates with a secret was given none.
+        RegistrationError: the server registered something the client cannot use: an
+            authentication method it cannot perform, a secret method without a secret, or
+            other redirect URIs than the configured ones (said once, with what changed,
+            instead of registering again on every call).
     """
     from . import _generated as gen
 
-    payload = {**(previous.metadata if previous else {}), **gen.converter.unstructure(info)}
+    payload = gen.converter.unstructure(info)
+    if previous is not None:
+        for name in _CARRIED_OVER:
+            if payload.get(name) is None and previous.metadata.get(name) is not None:
+                payload[name] = previous.metadata[name]
     payload.setdefault("token_endpoint_auth_method", requested_method)
     registration = ClientRegistration.from_information(
         gen.converter.structure(payload, gen.ClientInformationResponse),
         issuer=issuer,
         registered_at=previous.registered_at if previous else now,
         payload=payload,
+        requested_method=requested_method,
     )
     method = registration.token_endpoint_auth_method
     if method in _SECRET_METHODS and not registration.client_secret:
         raise RegistrationError(f"the server registered a {method} client without a client_secret")
+    if method not in usable_methods(config):
+        raise RegistrationError(
+            f"asked to register a {requested_method} client, the server registered "
+            f"{registration.client_id!r} as {method}, which this client cannot use: configure "
+            f"token_endpoint_auth_method={method!r} and what it needs (private_key), or "
+            "ask the server's operator"
+        )
+    missing = sorted(set(config.redirect_uris) - set(registration.redirect_uris))
+    if missing:
+        raise RegistrationError(
+            f"the server registered {registration.client_id!r} with redirect_uris "
+            f"{list(registration.redirect_uris)}, not {missing}: the authorization code "
+            "flow cannot come back to this client (RFC 7591 §3.2.1 lets a server replace "
+            "metadata; this client cannot accept that change)"
+        )
     return registration
+
+
+def check_removed(registration: ClientRegistration, updates: Mapping[str, Any]) -> None:
+    """Refuse an update whose removals the server did not make (RFC 7592 §2.2).
+
+    Raises:
+        RegistrationError: a field set to None in ``updates`` is still registered: the server
+            merged the update into the old record instead of replacing it.
+    """
+    kept = sorted(
+        name
+        for name, value in updates.items()
+        if value is None and registration.metadata.get(name) is not None
+    )
+    if kept:
+        raise RegistrationError(
+            f"the server kept {', '.join(kept)} of {registration.client_id!r}, which the update "
+            "removed: it merged the update into the old registration instead of replacing it "
+            "(RFC 7592 §2.2). The registration is stored as the server holds it."
+        )
 
 
 def update_body(current: ClientRegistration, updates: Mapping[str, Any]) -> ClientUpdateRequest:

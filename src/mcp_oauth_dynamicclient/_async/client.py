@@ -84,6 +84,8 @@ else:
 __all__ = ["OAuth2Client"]
 
 T = TypeVar("T")
+#: RFC 7592 answers that mean the registration is gone (401 per §2; 403 and 404 in practice).
+_GONE = frozenset({401, 403, 404})
 
 PENDING_LIFETIME = 600
 """Seconds an authorization request waits for its callback before it is refused."""
@@ -436,6 +438,7 @@ class OAuth2Client:
         )
         registration = _registration.from_response(
             info,
+            config=self.config,
             issuer=self.issuer,
             now=self._clock(),
             requested_method=requested,
@@ -569,12 +572,60 @@ class OAuth2Client:
             return registration, await call(registration, uri, token)
         except RegistrationError as exc:
             if exc.status_code != 401 or await self._reload_registration(registration) is None:
+                if gone := await self._forget_if_gone(registration, exc):
+                    raise gone from exc
                 raise
         registration, uri, token = await self._managed(client_id)
-        return registration, await call(registration, uri, token)
+        try:
+            return registration, await call(registration, uri, token)
+        except RegistrationError as exc:
+            if gone := await self._forget_if_gone(registration, exc):
+                raise gone from exc
+            raise
+
+    async def _forget_if_gone(
+        self, registration: ClientRegistration, exc: RegistrationError
+    ) -> RegistrationError | None:
+        """Forget a registration the server no longer knows, so the next call registers anew;
+        the error that says so, or None when ``exc`` does not mean that.
+
+        RFC 7592 §2 answers for a client that does not exist, or whose registration access
+        token is no longer valid, with 401 ``invalid_token``; real servers also send 403 and
+        404. The stored registration and its tokens are deleted. A pre-registered client
+        (``client_id`` configured) has nothing to forget.
+        """
+        if exc.status_code not in _GONE or self.config.client_id is not None:
+            return None
+        await self._forget_token(registration)
+        stored = await self.storage.retrieve_token(self._registration_key)
+        if stored and stored.get("client_id") == registration.client_id:
+            await self.storage.delete_token(self._registration_key)  # not another's new one
+        if self._registration is registration:
+            self._registration = None
+        self._event(
+            "client_forgotten",
+            f"the server answered HTTP {exc.status_code} for the registration: forgotten",
+            logging.WARNING,
+            client_id=registration.client_id,
+        )
+        return RegistrationError(
+            f"{exc.message}; the server no longer knows client {registration.client_id!r} "
+            "(RFC 7592 §2): its registration and tokens were forgotten, and the next call "
+            "registers anew",
+            error_code=exc.error_code,
+            error_description=exc.error_description,
+            error_uri=exc.error_uri,
+            status_code=exc.status_code,
+            response=exc.response,
+        )
 
     async def get_client_info(self, client_id: str | None = None) -> dict[str, Any]:
-        """The client's current registration as the server holds it (RFC 7592 §2.1)."""
+        """The client's current registration as the server holds it (RFC 7592 §2.1); stored.
+
+        Raises:
+            RegistrationError: the server no longer knows the client (then forgotten: the
+                next call registers anew), or gave no management endpoint.
+        """
 
         async def read(
             _: ClientRegistration, uri: str, token: str
@@ -589,8 +640,14 @@ class OAuth2Client:
         """Change the registration (RFC 7592 §2.2).
 
         The server replaces the whole record, so the current metadata is sent with
-        ``updates`` merged in; a field set to ``None`` is removed. A new registration access
-        token or client secret in the response replaces the stored one.
+        ``updates`` merged in; a field set to ``None`` is removed. The response is stored as
+        the registration; a new registration access token or client secret in it replaces the
+        stored one.
+
+        Raises:
+            RegistrationError: the server kept a field set to ``None`` (it merged instead of
+                replacing, against RFC 7592 §2.2; what it holds is stored all the same), or
+                no longer knows the client (then forgotten: the next call registers anew).
         """
         _registration.check_updates(updates)
 
@@ -603,10 +660,16 @@ class OAuth2Client:
         registration, info = await self._manage(client_id, replace)
         saved = await self._save_registration(info, registration)
         self._event("client_updated", "updated the client registration", client_id=saved.client_id)
+        _registration.check_removed(saved, updates)
         return dict(saved.metadata)
 
     async def delete_client(self, client_id: str | None = None) -> bool:
-        """Deregister the client (RFC 7592 §2.3) and forget it and its tokens."""
+        """Deregister the client (RFC 7592 §2.3) and forget it and its tokens.
+
+        Raises:
+            RegistrationError: the server refused; when its answer means it no longer knows
+                the client (401, 403, 404), the client is forgotten all the same.
+        """
 
         async def delete(_: ClientRegistration, uri: str, token: str) -> None:
             await self._endpoints.delete_client(uri, registration_access_token=token)
