@@ -112,6 +112,20 @@ def test_substituted_redirect_uris_are_refused_saying_what_changed(
     assert not any(key.startswith("registration:") for key in _keys(client))
 
 
+def test_a_response_without_redirect_uris_registered_the_ones_asked_for(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    scripted.reply(
+        _metadata(scripted.url),
+        Reply.json({"client_id": "c-1", "token_endpoint_auth_method": "none"}, status=201),
+    )
+    client = _client(api, scripted, token_endpoint_auth_method="none")
+    assert client.register().redirect_uris == (REDIRECT,)
+    again = _client(api, scripted, token_endpoint_auth_method="none", storage=client.storage)
+    assert again.register().client_id == "c-1"
+    assert [r.path for r in scripted.received].count("/register") == 1
+
+
 def test_a_registration_stored_before_the_requested_method_was_kept_still_fits(
     api: Flavour, server: MockAuthServer
 ) -> None:

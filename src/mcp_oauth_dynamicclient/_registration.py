@@ -181,8 +181,9 @@ def from_response(
     leaves out are kept (a server that does not rotate the registration access token still
     accepts the old one); a field it leaves out is gone. A response without
     ``token_endpoint_auth_method`` registered the method the client asked for
-    (``requested_method``): RFC 7591 §3.2.1 has the server return every registered value, and
-    one it leaves out is taken as unchanged, not as the RFC's default.
+    (``requested_method``), and one without ``redirect_uris`` the configured ones: RFC 7591
+    §3.2.1 has the server return every registered value, and one it leaves out is taken as
+    unchanged, not as the RFC's default.
 
     Raises:
         RegistrationError: the server registered something the client cannot use: an
@@ -198,6 +199,8 @@ def from_response(
             if payload.get(name) is None and previous.metadata.get(name) is not None:
                 payload[name] = previous.metadata[name]
     payload.setdefault("token_endpoint_auth_method", requested_method)
+    if config.redirect_uris and not payload.get("redirect_uris"):
+        payload["redirect_uris"] = list(config.redirect_uris)  # left out: as asked, likewise
     registration = ClientRegistration.from_information(
         gen.converter.structure(payload, gen.ClientInformationResponse),
         issuer=issuer,
