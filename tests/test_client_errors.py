@@ -238,15 +238,16 @@ def test_the_authorization_url_carries_pkce_state_and_resource(
     assert "code_verifier" not in url
 
 
-def test_a_bare_code_with_its_state(api: Flavour, server: MockAuthServer) -> None:
+def test_a_bare_code_with_its_state_and_iss(api: Flavour, server: MockAuthServer) -> None:
     client = make(api, server)
     callback = follow(client.get_authorization_url(state="my-own-state-" + "x" * 20))
     query = parse_qs(urlsplit(callback).query)
-    token = client.exchange_code(query["code"][0], query["state"][0])
+    token = client.exchange_code(query["code"][0], query["state"][0], iss=query["iss"][0])
     assert token.access_token
 
 
 def test_the_seed_shape_a_bare_code_without_state(api: Flavour, server: MockAuthServer) -> None:
+    server.settings.authorization_response_iss = False  # no RFC 9207: nothing else to check
     client = make(api, server)
     callback = follow(client.get_authorization_url())
     code = parse_qs(urlsplit(callback).query)["code"][0]

@@ -51,6 +51,13 @@ def _client(api: Flavour, scripted: ScriptedServer, **settings: Any) -> ClientPr
     return api.client(auth_server=scripted.url, redirect_uris=[REDIRECT], **settings)
 
 
+def _held(server: MockAuthServer, client_id: str) -> Any:
+    """The registration as the server holds it."""
+    info = server.get_client(client_id)
+    assert info is not None
+    return info
+
+
 def _keys(client: ClientProxy) -> list[str]:
     keys: list[str] = client.storage_proxy().list_tokens()
     return keys
@@ -147,15 +154,15 @@ def test_a_registration_stored_before_the_requested_method_was_kept_still_fits(
 def test_a_removed_field_stays_removed(api: Flavour, server: MockAuthServer) -> None:
     client = make(api, server, logo_uri="https://app.example/logo.png")
     client_id = client.register().client_id
-    assert server.get_client(client_id).logo_uri == "https://app.example/logo.png"
+    assert _held(server, client_id).logo_uri == "https://app.example/logo.png"
 
     updated = client.update_client(logo_uri=None)
     assert "logo_uri" not in updated
-    assert server.get_client(client_id).logo_uri is None
+    assert _held(server, client_id).logo_uri is None
     # The stored registration is the server's answer: the next update does not bring it back.
     client.update_client(client_name="Renamed")
-    assert server.get_client(client_id).logo_uri is None
-    assert server.get_client(client_id).client_name == "Renamed"
+    assert _held(server, client_id).logo_uri is None
+    assert _held(server, client_id).client_name == "Renamed"
     assert "logo_uri" not in client.get_client_info()
 
 

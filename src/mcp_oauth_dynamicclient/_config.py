@@ -103,6 +103,9 @@ class OAuth2Config:
         private_key / private_key_id / client_assertion_algorithm: For ``private_key_jwt``.
         id_token_algorithms: Signature algorithms accepted for ID Tokens and JWT access tokens;
             ``none`` and HMAC are never accepted.
+        private_hosts: Hosts (names or addresses) a remote authorization server's endpoints
+            may be on although they are on loopback, a private network or link-local: for a
+            server run on your own network. Others are refused (server-side request forgery).
         clock_skew: Seconds of leeway for expiry checks and JWT validation.
         timeout: Seconds before an HTTP request to the authorization server gives up.
     """
@@ -143,6 +146,7 @@ class OAuth2Config:
     id_token_algorithms: tuple[str, ...] = attrs.field(
         default=SAFE_ID_TOKEN_ALGORITHMS, converter=_strings
     )
+    private_hosts: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     clock_skew: int = 60
     timeout: float = 30.0
 
@@ -282,6 +286,7 @@ class OAuth2Settings(TypedDict, total=False):
     private_key_id: str | None
     client_assertion_algorithm: str
     id_token_algorithms: Sequence[str] | str
+    private_hosts: Sequence[str] | str
     clock_skew: int
     timeout: float
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 
 __all__ = [
+    "ENDPOINTS",
     "FALLBACK_PATHS",
     "absent",
     "check_metadata",
@@ -42,7 +43,7 @@ FALLBACK_PATHS = {
 }
 """The MCP 2025-03-26 default endpoints of a server without metadata, at its origin."""
 
-_ENDPOINTS = (
+ENDPOINTS = (
     "authorization_endpoint",
     "token_endpoint",
     "registration_endpoint",
@@ -90,7 +91,7 @@ def check_metadata(metadata: AuthorizationServerMetadata, issuer: str) -> None:
             f"the metadata names issuer {metadata.issuer!r}, not {issuer!r} (RFC 8414 §3.3 "
             f"compares issuers as exact strings); refusing it{hint}"
         )
-    for name in _ENDPOINTS:
+    for name in ENDPOINTS:
         value = getattr(metadata, name)
         if value is not None:
             require_secure_url(value, f"metadata {name}", error=DiscoveryError)

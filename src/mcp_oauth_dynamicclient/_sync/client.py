@@ -25,8 +25,9 @@ import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
-from .._concurrency import sync_sleep
+from .._concurrency import sync_sleep, sync_to_thread
 from .._discovery import (
+    ENDPOINTS,
     PRM_PATH,
     absent,
     check_metadata,
@@ -369,6 +370,7 @@ class SyncOAuth2Client:
                 )
                 issuer = self._issuer = metadata.issuer
             check_metadata(metadata, issuer)
+            self._check_endpoint_hosts(metadata)
             self._metadata = metadata
             self._event(
                 "discovery",
@@ -382,6 +384,35 @@ class SyncOAuth2Client:
                 f"no authorization server metadata for {issuer}: " + "; ".join(tried)
             )
         return self._fallback_metadata(issuer, tried)
+
+    def _check_endpoint_hosts(self, metadata: gen.AuthorizationServerMetadata) -> None:
+        """Refuse a remote server's endpoints in this machine or its network (SSRF).
+
+        Raises:
+            DiscoveryError: an endpoint on another host than the issuer's is on loopback, a
+                private network or link-local, by its URL or by what its name resolves to,
+                and its host is not in ``private_hosts``.
+        """
+        from .. import _ssrf
+
+        if not _ssrf.remote_issuer(metadata.issuer):
+            return
+        endpoints = [(name, url) for name in ENDPOINTS if (url := getattr(metadata, name))]
+        allowed = self.config.private_hosts
+        problems = _ssrf.literal_problems(endpoints, metadata.issuer, allowed)
+        for host, (port, names) in _ssrf.hosts_to_resolve(
+            endpoints, metadata.issuer, allowed
+        ).items():
+            found = sync_to_thread(_ssrf.resolved_problems, host, port)
+            if found:
+                problems.append(f"{', '.join(names)} on {host} resolves to {', '.join(found)}")
+        if problems:
+            raise DiscoveryError(
+                f"the metadata of {metadata.issuer} sends the client into this machine or its "
+                f"network: {'; '.join(problems)}. Refusing it (server-side request forgery); "
+                "if that server runs on your own network, allow its hosts with "
+                "private_hosts=[...]"
+            )
 
     def _fallback_metadata(self, issuer: str, tried: list[str]) -> gen.AuthorizationServerMetadata:
         """Metadata for a server that publishes none: the configured endpoints, else the MCP
@@ -543,6 +574,16 @@ class SyncOAuth2Client:
                 "it does not support client management (RFC 7592)"
             )
         require_secure_url(uri, "registration_client_uri", error=RegistrationError)
+        metadata = self.discover()
+        trusted = {origin_of(self.issuer)}
+        if metadata.registration_endpoint is not None:
+            trusted.add(origin_of(metadata.registration_endpoint))
+        if origin_of(uri) not in trusted:
+            raise RegistrationError(
+                f"registration_client_uri {safe_url(uri)} is not on the origin of the "
+                f"registration endpoint or of the issuer ({', '.join(sorted(trusted))}): the "
+                "registration access token is not sent there (RFC 7592 §3)"
+            )
         return registration, uri, token
 
     def _reload_registration(self, used: ClientRegistration) -> ClientRegistration | None:
@@ -838,14 +879,30 @@ class SyncOAuth2Client:
     ) -> TokenResponse:
         """Exchange an authorization code for tokens (RFC 6749 §4.1.3, RFC 7636 §4.5).
 
-        ``authorization_code`` is the code, or the whole callback URL (then its ``state``,
-        ``iss`` and ``error`` are read from it). The state is checked in constant time and used
-        once; ``iss`` is checked against the issuer (RFC 9207), and required when the server
-        advertises it and the callback URL was given. An ID Token is validated.
+        ``authorization_code`` is the whole callback URL (recommended: its ``state``, ``iss``
+        and ``error`` are read from it and checked), or the bare code. The state is checked in
+        constant time and used once; a callback URL without ``state`` is refused before
+        anything is sent (RFC 6749 §10.12, RFC 9700 §4.7.1: it may carry an injected code).
+        ``iss`` is checked against the issuer (RFC 9207 §2.4), from the URL or ``iss=``, and
+        required, in every form of the call, when the server advertises
+        ``authorization_response_iss_parameter_supported``. An ID Token is validated.
+
+        A bare code without ``state`` (the seed's ``exchange_code(authorization_code)``) is
+        exchanged for this client object's last authorization request: the application then
+        owns the state check of the callback it took the code from, so pass the callback URL
+        instead where you can.
         """
         from .._authorization import parse_callback
 
         callback = parse_callback(authorization_code)
+        if callback.from_url and callback.state is None:
+            refused = f" (it says error={callback.error!r})" if callback.error else ""
+            raise AuthorizationError(
+                f"the callback URL carries no state{refused}: refusing it, since it cannot be "
+                "tied to a request of this client and may carry an injected code (RFC 6749 "
+                "§10.12); use the URL the authorization server redirected to, whole",
+                error_code="invalid_state",
+            )
         if (
             state is not None
             and callback.state is not None
@@ -855,10 +912,27 @@ class SyncOAuth2Client:
                 "state mismatch between the callback and the state given",
                 error_code="invalid_state",
             )
+        if iss is not None and callback.iss is not None and iss != callback.iss:
+            raise AuthorizationError(
+                f"iss mismatch: the callback URL says {callback.iss!r}, iss= says {iss!r}",
+                error_code="invalid_issuer",
+            )
         state = state or callback.state or self._last_state
-        self._find_issuer()  # the pending request is kept under the issuer's key
         if state is None:
             raise ValidationError("state: pass the state of the request, or the callback URL")
+        issuer = iss if iss is not None else callback.iss
+        metadata = self.discover()  # the pending request is kept under the issuer's key
+        if (
+            issuer is None
+            and callback.error is None
+            and metadata.authorization_response_iss_parameter_supported
+        ):
+            # Before the pending request is used: the caller can try again with the URL.
+            raise AuthorizationError(
+                "no iss came with the callback though the server sends it (RFC 9207 §2.4): "
+                "pass the whole callback URL as authorization_code, or iss=<its iss parameter>",
+                error_code="invalid_issuer",
+            )
         pending = self._take_pending(state)
         if callback.error is not None:
             raise AuthorizationError(
@@ -868,20 +942,9 @@ class SyncOAuth2Client:
                 error_description=callback.error_description,
                 error_uri=callback.error_uri,
             )
-        metadata = self.discover()
-        issuer = iss if iss is not None else callback.iss
         if issuer is not None and not same_issuer(issuer, pending.issuer):
             raise AuthorizationError(
                 f"the callback's iss {issuer!r} is not the issuer {pending.issuer!r} (RFC 9207)",
-                error_code="invalid_issuer",
-            )
-        if (
-            issuer is None
-            and callback.from_url
-            and metadata.authorization_response_iss_parameter_supported
-        ):
-            raise AuthorizationError(
-                "the callback has no iss though the server sends it (RFC 9207)",
                 error_code="invalid_issuer",
             )
         assert callback.code is not None  # a callback without error carries a code
@@ -959,12 +1022,13 @@ class SyncOAuth2Client:
         if fresh.id_token is not None:
             earlier = _jwt.peek_claims(previous.id_token) if previous and previous.id_token else {}
             nonce = earlier.get("nonce")
-            self._validate_id_token(
+            claims = self._validate_id_token(
                 fresh.id_token,
                 registration,
                 nonce if isinstance(nonce, str) else None,
                 require_nonce=False,
             )
+            _same_user(earlier, claims)
         self._count("token_refreshes")
         return fresh
 
@@ -1088,6 +1152,10 @@ class SyncOAuth2Client:
         response = self._endpoints.request_device_authorization(
             url, body, client_auth=self._client_auth(registration)
         )
+        for name in ("verification_uri", "verification_uri_complete"):
+            shown = getattr(response, name)
+            if shown is not None:  # handed to a person, to open: the rules of every endpoint
+                require_secure_url(shown, f"the device flow's {name}", error=AuthorizationError)
         device = _models.DeviceAuthorization.from_wire(response, now=self._clock())
         self._devices[device.device_code] = device
         self._event(
@@ -1266,3 +1334,28 @@ class SyncOAuth2Client:
 def _strings(value: object) -> bool:
     """Whether ``value`` is None or a list of strings (a stored ``scopes_supported``)."""
     return value is None or (isinstance(value, list) and all(isinstance(x, str) for x in value))
+
+
+def _same_user(earlier: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
+    """A refreshed ID Token must name the user of the first (OpenID Connect Core §12.2: same
+    ``iss``, ``sub`` and ``aud``), so a refresh cannot switch who is signed in.
+
+    Raises:
+        TokenError: it names another (nothing is stored).
+    """
+    if not earlier:
+        return
+
+    def audience(value: Any) -> set[str]:
+        return {value} if isinstance(value, str) else set(value or ())
+
+    changed = [name for name in ("iss", "sub") if earlier.get(name) != claims.get(name)]
+    if audience(earlier.get("aud")) != audience(claims.get("aud")):
+        changed.append("aud")
+    if changed:
+        raise TokenError(
+            f"the refreshed ID Token changes {', '.join(changed)} of the first one: it names "
+            "another user or client (OpenID Connect Core §12.2); refusing it, the stored "
+            "token is kept",
+            error_code="invalid_id_token",
+        )

@@ -135,8 +135,9 @@ async def authorize(ctx: Context, request: Request) -> Response:
             error=problem.error or "invalid_request",
             error_description=sanitize(problem.description),
             state=state,
-            iss=ctx.issuer,
+            iss=ctx.issuer if ctx.settings.authorization_response_iss else None,
         )
         return _redirect(with_query(redirect_uri, converter.unstructure(error)))
-    success = AuthorizationResponse(code=code, state=state, iss=ctx.issuer)
+    iss = ctx.issuer if ctx.settings.authorization_response_iss else None
+    success = AuthorizationResponse(code=code, state=state, iss=iss)
     return _redirect(with_query(redirect_uri, converter.unstructure(success)))

@@ -48,7 +48,7 @@ def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
         introspection_endpoint_auth_methods_supported=list(AUTH_METHODS),
         code_challenge_methods_supported=["S256"],
         device_authorization_endpoint=ctx.url(Paths.DEVICE_AUTHORIZATION),
-        authorization_response_iss_parameter_supported=True,
+        authorization_response_iss_parameter_supported=ctx.settings.authorization_response_iss,
         id_token_signing_alg_values_supported=[ctx.key.algorithm],
         subject_types_supported=["public"],
     )

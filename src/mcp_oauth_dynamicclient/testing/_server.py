@@ -45,6 +45,8 @@ class SettingsKnobs(TypedDict, total=False):
     device_interval: int
     client_secret_lifetime: int
     token_endpoint_auth_methods: Sequence[str]
+    authorization_response_iss: bool
+    id_token_subject: str | None
     rotate_refresh_tokens: bool
     rotate_registration_access_token: bool
     initial_access_token: str | None

@@ -135,6 +135,13 @@ class ServerSettings:
     rotate_registration_access_token: bool = False
     #: When set, ``POST /register`` requires it as a Bearer token (RFC 7591 §3).
     initial_access_token: str | None = attrs.field(default=None, repr=redact)
+    #: A misbehaving server: ID tokens name this ``sub`` instead of the grant's user, so
+    #: setting it between a code exchange and a refresh switches users (OpenID Connect Core
+    #: §12.2 forbids it).
+    id_token_subject: str | None = None
+    #: Send ``iss`` with every authorization response and advertise
+    #: ``authorization_response_iss_parameter_supported`` (RFC 9207); off, like most servers.
+    authorization_response_iss: bool = True
     #: Make ``/authorize`` answer ``access_denied`` (the user said no, RFC 6749 §4.1.2.1).
     deny_authorization: bool = False
     #: Resource indicators (RFC 8707) served besides the built-in ``/mcp`` and the origin.

@@ -99,7 +99,7 @@ def issue_tokens(
     if OPENID in scope:
         claims = {
             "iss": ctx.issuer,
-            "sub": grant.subject,
+            "sub": ctx.settings.id_token_subject or grant.subject,
             "aud": grant.client_id,
             "iat": now,
             "exp": now + lifetime,
