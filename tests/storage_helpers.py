@@ -22,6 +22,7 @@ from codegen.unasync import unasync_source
 
 __all__ = [
     "FILE_HOLD_LOCK",
+    "REDIS_CLUSTER_HOLD_LOCK",
     "REDIS_HOLD_LOCK",
     "BlockingStorage",
     "Child",
@@ -63,6 +64,25 @@ async def main() -> None:
     await storage.aclose()
 """
 """The same on Redis: ``ARGS`` are the server's port, the key prefix and the lock's timeout."""
+
+REDIS_CLUSTER_HOLD_LOCK = """
+import redis.asyncio
+from mcp_oauth_dynamicclient._async.redis_storage import RedisStorage
+from mcp_oauth_dynamicclient._concurrency import async_sleep
+
+async def main() -> None:
+    cluster = redis.asyncio.RedisCluster(host="127.0.0.1", port=int(ARGS[0]))
+    storage = RedisStorage(client=cluster, prefix=ARGS[1])
+    async with storage.lock("k", timeout=float(ARGS[2])):
+        print("locked", flush=True)
+        sys.stdin.readline()
+        await async_sleep(0.3)
+        await storage.store_token("holder", {"done": True})
+    print("released", flush=True)
+    await cluster.aclose()
+"""
+"""The same on a Redis Cluster: ``ARGS`` are the port of one of its nodes, the key prefix
+and the lock's timeout."""
 
 
 class BlockingStorage:
@@ -128,20 +148,25 @@ class StorageFlavour:
 
         The asyncio storage is built on the portal's event loop, where it will run.
         """
+        return BlockingStorage(self.build(async_class, sync_class, *args, **kwargs), self.portal)
+
+    def build(self, async_factory: Any, sync_factory: Any, *args: Any, **kwargs: Any) -> Any:
+        """``async_factory(*args, **kwargs)`` (made on the portal's loop) or
+        ``sync_factory(…)``: a storage or a redis-py client, closed when the test ends."""
         if self.portal is None:
-            storage = sync_class(*args, **kwargs)
-            if hasattr(storage, "close"):
-                self.stack.callback(storage.close)
-            return BlockingStorage(storage, None)
+            made = sync_factory(*args, **kwargs)
+            if hasattr(made, "close"):
+                self.stack.callback(made.close)
+            return made
         portal = self.portal
 
         async def build() -> Any:
-            return async_class(*args, **kwargs)
+            return async_factory(*args, **kwargs)
 
-        storage = portal.call(build)
-        if hasattr(storage, "aclose"):
-            self.stack.callback(lambda: portal.call(storage.aclose))
-        return BlockingStorage(storage, portal)
+        made = portal.call(build)
+        if hasattr(made, "aclose"):
+            self.stack.callback(lambda: portal.call(made.aclose))
+        return made
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from mcp_oauth_dynamicclient._async.redis_storage import RedisStorage
+from mcp_oauth_dynamicclient._storage_format import redis_lock_name
 from mcp_oauth_dynamicclient._sync.redis_storage import SyncRedisStorage
 from mcp_oauth_dynamicclient.exceptions import ConfigurationError, StorageError, ValidationError
 from tests.redis_server import RedisServer, free_port, run_redis_server
@@ -322,8 +323,8 @@ def test_a_live_holder_keeps_its_lock_past_the_lease(
             storage.lock("k", timeout=0.2),
         ):
             pass
-        assert 0 < raw.pttl(f"{prefix}__lock__:k") <= 300
-    assert raw.exists(f"{prefix}__lock__:k") == 0  # released
+        assert 0 < raw.pttl(redis_lock_name(prefix, "k")) <= 300
+    assert raw.exists(redis_lock_name(prefix, "k")) == 0  # released
     assert caplog.records == []
     with storage.lock("k", timeout=0.1):
         pass
@@ -334,7 +335,7 @@ def test_a_lease_that_cannot_be_renewed_is_a_warning(
 ) -> None:
     storage = make()
     with caplog.at_level(logging.WARNING), storage.lock("k", timeout=0.3):
-        raw.delete(f"{prefix}__lock__:k")  # taken away behind the holder's back
+        raw.delete(redis_lock_name(prefix, "k"))  # taken away behind the holder's back
         time.sleep(0.25)  # the next renewal finds it gone
         with storage.lock("k", timeout=0.1):  # so another holder can take it
             pass

@@ -1,10 +1,12 @@
 """The storage contract, written once, run against every backend and both flavours.
 
-``backend`` is each of memory, file and Redis, asyncio and blocking, behind the blocking face of
-``storage_helpers``; ``persistent`` is the file and Redis backends, which validate what they
-store and lock across processes. What only one backend does (file modes and format, corrupt
-files, Redis expiry and connection failures, how the lock of a dead holder is freed, which lock
-timeouts are valid) is tested in ``test_file_storage.py`` and ``test_redis_storage.py``.
+``backend`` is each of memory, file, Redis and a three-node Redis Cluster (through the
+``RedisCluster`` client a storage is given), asyncio and blocking, behind the blocking face of
+``storage_helpers``; ``persistent`` is the file, Redis and cluster backends, which validate
+what they store and lock across processes. What only one backend does (file modes and format,
+corrupt files, Redis expiry and connection failures, how the lock of a dead holder is freed,
+which lock timeouts are valid) is tested in ``test_file_storage*.py``,
+``test_redis_storage.py`` and ``test_storage_redis_*.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import anyio
 import pytest
 import redis
+import redis.asyncio
 
 from mcp_oauth_dynamicclient._async.file_storage import FileStorage
 from mcp_oauth_dynamicclient._async.redis_storage import RedisStorage
@@ -24,9 +27,10 @@ from mcp_oauth_dynamicclient._sync.file_storage import SyncFileStorage
 from mcp_oauth_dynamicclient._sync.redis_storage import SyncRedisStorage
 from mcp_oauth_dynamicclient.exceptions import StorageError, ValidationError
 from mcp_oauth_dynamicclient.storage import MemoryStorage, SyncMemoryStorage, TokenStorage
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisCluster, RedisServer, run_redis_cluster
 from tests.storage_helpers import (
     FILE_HOLD_LOCK,
+    REDIS_CLUSTER_HOLD_LOCK,
     REDIS_HOLD_LOCK,
     BlockingStorage,
     Child,
@@ -44,6 +48,21 @@ NESTED = {
 }
 
 
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A three-node Redis Cluster of this module's own."""
+    with run_redis_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def raw_cluster(redis_cluster: RedisCluster) -> Iterator[redis.RedisCluster]:
+    """A plain blocking client of the cluster, to look behind the storage's back."""
+    client = redis.RedisCluster(host="127.0.0.1", port=redis_cluster.port, decode_responses=True)
+    yield client
+    client.close()
+
+
 class Backend:
     """Makes storages of one backend and flavour, and shows what the backend holds."""
 
@@ -59,6 +78,13 @@ class Backend:
             return self._flavour.make(MemoryStorage, SyncMemoryStorage)
         if self.kind == "file":
             return self._flavour.make(FileStorage, SyncFileStorage, self.path)
+        if self.kind == "cluster":
+            client = self._flavour.build(
+                redis.asyncio.RedisCluster, redis.RedisCluster, "127.0.0.1", self.cluster.port
+            )
+            return self._flavour.make(
+                RedisStorage, SyncRedisStorage, client=client, prefix=self.prefix
+            )
         options = {"host": "127.0.0.1", "port": self.redis_server.port, "prefix": self.prefix}
         return self._flavour.make(RedisStorage, SyncRedisStorage, **options)
 
@@ -75,6 +101,12 @@ class Backend:
         return server
 
     @property
+    def cluster(self) -> RedisCluster:
+        """The module's Redis Cluster (started on first use)."""
+        cluster: RedisCluster = self._request.getfixturevalue("redis_cluster")
+        return cluster
+
+    @property
     def prefix(self) -> str:
         """The test's own Redis key prefix."""
         prefix: str = self._request.getfixturevalue("prefix")
@@ -85,13 +117,18 @@ class Backend:
         key under the test's prefix with its value."""
         if self.kind == "file":
             return self.path.read_bytes()
-        raw: redis.Redis = self._request.getfixturevalue("raw")
-        return {key: raw.get(key) for key in raw.keys(f"{self.prefix}*")}
+        raw: redis.Redis | redis.RedisCluster = self._request.getfixturevalue(
+            "raw_cluster" if self.kind == "cluster" else "raw"
+        )
+        return {key: raw.get(key) for key in raw.scan_iter(match=f"{self.prefix}*")}
 
     def holder(self, flavour: str) -> Child:
         """A child process of ``flavour`` that takes the lock of ``"k"`` (see the scripts)."""
         if self.kind == "file":
             return Child(flavoured_script(FILE_HOLD_LOCK, flavour), str(self.path))
+        if self.kind == "cluster":
+            args = (str(self.cluster.port), self.prefix, "30")
+            return Child(flavoured_script(REDIS_CLUSTER_HOLD_LOCK, flavour), *args)
         args = (str(self.redis_server.port), self.prefix, "30")
         return Child(flavoured_script(REDIS_HOLD_LOCK, flavour), *args)
 
@@ -108,8 +145,8 @@ def backend_fixture(kinds: list[str]) -> Any:
     return fixture
 
 
-backend = backend_fixture(["memory", "file", "redis"])
-persistent = backend_fixture(["file", "redis"])
+backend = backend_fixture(["memory", "file", "redis", "cluster"])
+persistent = backend_fixture(["file", "redis", "cluster"])
 
 
 # ------------------------------------------------------------------------------ the four methods
@@ -205,14 +242,19 @@ async def asyncio_storage(kind: str, request: pytest.FixtureRequest) -> AsyncIte
         tmp_path: Path = request.getfixturevalue("tmp_path")
         yield FileStorage(tmp_path / "tokens.json")
         return
-    server: RedisServer = request.getfixturevalue("redis_server")
     prefix: str = request.getfixturevalue("prefix")
+    if kind == "cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        async with redis.asyncio.RedisCluster("127.0.0.1", cluster.port) as client:
+            yield RedisStorage(client=client, prefix=prefix)
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
     async with RedisStorage(port=server.port, prefix=prefix) as storage:
         yield storage
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("kind", ["file", "redis"])
+@pytest.mark.parametrize("kind", ["file", "redis", "cluster"])
 async def test_waiting_for_the_lock_leaves_the_event_loop_running(
     kind: str, request: pytest.FixtureRequest
 ) -> None:

@@ -17,12 +17,22 @@ The token file (version 1 of the format) holds every entry::
 
 A missing or empty (0-byte) file holds no entries. Anything else that is not this shape (not
 JSON, no ``format`` marker, another ``version``, an entry that is not an object) raises
-:class:`~mcp_oauth_dynamicclient.exceptions.StorageError` naming the path and the fault, and
-is never overwritten: a store or delete against it raises as well. How the file is read and
-written (its mode, the atomic rewrite, the locks) is in ``_token_file``.
+:class:`~mcp_oauth_dynamicclient.exceptions.StorageError` naming the path, the fault and the
+way out, and is never overwritten: a store or delete against it raises as well, until the
+file is repaired or set aside with the storage's ``quarantine()``. How the file is read and
+written (its mode and owner, the atomic rewrite, the locks) is in ``_token_file``.
 
-Redis: the entry of ``key`` is a JSON string under the Redis key ``prefix + key``; locks live
-under ``prefix + LOCK_PREFIX + key``, so a storage key may not start with ``LOCK_PREFIX``.
+Redis: the entry of ``key`` is a JSON string under the Redis key ``prefix + key``; its lock
+lives under ``prefix + LOCK_PREFIX + "{" + tag + "}" + key``, so a storage key may not start
+with ``LOCK_PREFIX``. The tag is a Redis Cluster hash tag (Redis Cluster specification,
+"Hash tags": only the text between the first ``{`` and the first ``}`` after it is hashed,
+if it is not empty) chosen so that the lock lands in the cluster slot of the entry it guards:
+the part of the entry's name that Redis hashes (the whole name, or the key's own hash tag),
+or, when that part cannot sit inside braces (it holds a ``}``, or is empty), a short hex tag
+found to hash to the same slot. Entry names are those of earlier versions, so stored entries
+are found as they are. A prefix may hold a whole hash tag (``"tokens:{app}:"``), which puts
+every entry and lock of the storage in one slot; a ``{`` in a prefix without one is refused,
+since no lock name could then share its entry's slot.
 Expiry, so that "entries expire with the token's refresh lifetime", is decided on each store
 from the stored dict and the clock of the storing process (a relative ``PX``, so the Redis
 server's clock does not matter):
@@ -40,27 +50,33 @@ An entry whose moment has already passed is not kept: storing it removes the key
 
 from __future__ import annotations
 
+import binascii
+import functools
+import itertools
 import json
 import math
 from pathlib import Path
 from typing import Any
 
-from .exceptions import StorageError, ValidationError
+from .exceptions import ConfigurationError, StorageError, ValidationError
 
 __all__ = [
     "FORMAT",
     "LOCK_PREFIX",
     "VERSION",
     "checked_key",
+    "checked_prefix",
     "checked_timeout",
     "document_bytes",
     "entry_json",
     "entry_lifetime",
     "glob_escape",
+    "key_slot",
     "parse_document",
     "parse_redis_value",
     "positive_seconds",
     "redis_expiry_ms",
+    "redis_lock_name",
     "redis_name",
 ]
 
@@ -72,6 +88,7 @@ VERSION = 1
 LOCK_PREFIX = "__lock__:"
 
 _FOREVER = 100 * 365 * 86400.0  # a longer lifetime is stored without expiry
+_SLOTS = 16384  # hash slots of a Redis Cluster
 
 
 # ------------------------------------------------------------------------------------ entries
@@ -115,21 +132,31 @@ def parse_document(data: bytes, path: Path) -> dict[str, Any]:
     """The entries in ``data``, the bytes of the token file at ``path``, or ``StorageError``."""
     if not data:
         return {}
+    set_aside = (
+        "call quarantine() on the storage: it moves the file to "
+        f"{path.name}.corrupt-<time> and the next write starts a new one"
+    )
 
-    def refuse(problem: str) -> StorageError:
-        return StorageError(f"token file {path} {problem}; it was left unchanged")
+    def refuse(problem: str, way_out: str = f"If it was damaged, {set_aside}") -> StorageError:
+        return StorageError(f"token file {path} {problem}; it was left unchanged. {way_out}")
 
     try:
         document = json.loads(data)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise refuse(f"is not valid JSON ({exc})") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise refuse(f'is not a token file of this library (no "format": "{FORMAT}")')
+        raise refuse(
+            f'is not a token file of this library (no "format": "{FORMAT}")',
+            "If it belongs to another program, give the storage another path; "
+            f"if it is a damaged token file, {set_aside}",
+        )
     version = document.get("version")
     if version != VERSION or isinstance(version, bool):
         raise refuse(
             f"has format version {version!r}, and this version of mcp-oauth-dynamicclient "
-            f"reads version {VERSION} only"
+            f"reads version {VERSION} only",
+            "Run the version that wrote it (or a newer one), or, to start over without its "
+            f"entries, {set_aside}",
         )
     entries = document.get("entries")
     if not isinstance(entries, dict):
@@ -143,18 +170,79 @@ def parse_document(data: bytes, path: Path) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------- Redis
 
 
+def checked_prefix(prefix: str) -> str:
+    """``prefix``, or ``ConfigurationError`` unless it is a str whose ``{``, if any, opens a
+    whole hash tag (see the module docstring)."""
+    if not isinstance(prefix, str):
+        raise ConfigurationError(f"a Redis key prefix must be a str, not {prefix!r}")
+    if not _encodable(prefix):
+        raise ConfigurationError(f"a Redis key prefix must be encodable as UTF-8: {prefix!r}")
+    if "{" in prefix and _hash_part(prefix) == prefix:
+        raise ConfigurationError(
+            f"the Redis key prefix {prefix!r} has a '{{' that opens no hash tag: no lock "
+            "could share its entry's cluster slot. Close the tag, as in 'tokens:{app}:' "
+            "(every key of the storage then lives in one slot), or leave out the '{'"
+        )
+    return prefix
+
+
 def redis_name(prefix: str, key: str) -> str:
     """The Redis key of the entry ``key``; ``ValidationError`` for a key locks reserve."""
     if checked_key(key).startswith(LOCK_PREFIX):
         raise ValidationError(f"storage keys starting with {LOCK_PREFIX!r} are reserved")
+    if not _encodable(key):
+        raise ValidationError(f"a Redis storage key must be encodable as UTF-8: {key!r}")
     return prefix + key
+
+
+def redis_lock_name(prefix: str, key: str) -> str:
+    """The Redis key of the lock of ``key``, in the cluster slot of the entry's key.
+
+    ``prefix + LOCK_PREFIX + "{" + tag + "}" + key``: the key at the end keeps lock names
+    apart (the tag holds no ``}``, so the name tells where the key starts).
+    """
+    name = redis_name(prefix, key)
+    tag = _hash_part(name)
+    if not tag or "}" in tag:
+        tag = _slot_tag(key_slot(name))
+    return f"{prefix}{LOCK_PREFIX}{{{tag}}}{key}"
+
+
+def key_slot(name: str) -> int:
+    """The Redis Cluster hash slot of the key ``name``: CRC16 (XMODEM, which
+    ``binascii.crc_hqx`` computes) of its hashed part's UTF-8 bytes, modulo 16384."""
+    return binascii.crc_hqx(_hash_part(name).encode("utf-8"), 0) % _SLOTS
+
+
+def _hash_part(name: str) -> str:
+    """What Redis hashes of ``name``: the text between its first ``{`` and the first ``}``
+    after it, if that is not empty, else the whole name."""
+    start = name.find("{")
+    end = name.find("}", start + 1) if start >= 0 else -1
+    return name[start + 1 : end] if end > start + 1 else name
+
+
+@functools.cache
+def _slot_tag(slot: int) -> str:
+    """The smallest hex number whose digits hash to ``slot`` (every slot has one below
+    0x4d000; a few milliseconds on average to find, once per slot and process)."""
+    numbers = (format(number, "x") for number in itertools.count())
+    return next(tag for tag in numbers if key_slot(tag) == slot)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_redis_value(raw: bytes | str, name: str, where: str) -> dict[str, Any]:
     """The entry stored as ``raw`` under ``name`` at ``where``, or ``StorageError``."""
     try:
         entry = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise StorageError(
             f"the value of {name!r} at {where} is not JSON: it was not stored by "
             "this library (check the prefix)"

@@ -1,9 +1,13 @@
 """Token storage backends, asyncio and blocking.
 
 ``TokenStorage`` is the interface (subclass it for your own backend). ``MemoryStorage`` keeps
-entries in the process, ``FileStorage`` in a JSON file (0600, atomic writes, locked across
-processes; needs ``filelock``, in the default install), ``RedisStorage`` in Redis (the
-``[redis]`` extra). Each has a blocking twin, ``Sync…``, that ``SyncOAuth2Client`` takes.
+entries in the process. ``FileStorage`` keeps them in a JSON file: 0600, written atomically,
+locked across processes, refused (as OpenSSH's ``StrictModes`` refuses a key) when another
+user owns it or others may write its directory, and set aside by ``quarantine()`` when it
+cannot be read; it needs ``filelock``, in the default install. ``RedisStorage`` keeps them in
+Redis (the ``[redis]`` extra), on a server it connects to by host and port or URL, or through
+a redis-py client it is given: a Sentinel's master or a ``RedisCluster`` among them. Each has
+a blocking twin, ``Sync…``, that ``SyncOAuth2Client`` takes.
 """
 
 from typing import TYPE_CHECKING

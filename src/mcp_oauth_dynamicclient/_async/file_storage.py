@@ -1,10 +1,12 @@
 """Token storage in one JSON file, shared safely by threads, asyncio tasks and processes.
 
 The file's format (one JSON document holding every entry, versioned) is described in
-``_storage_format``; its secrecy (0600) and atomic rewrite in ``_token_file``, which does the
-blocking work. This module holds what waits: the locks, and the calls of that blocking work
-through ``async_to_thread``. In the asyncio flavour it runs each call in a worker thread, so
-the event loop keeps running while the disk syncs; the blocking flavour simply calls.
+``_storage_format``; its secrecy (0600, and the owner and directory checks of OpenSSH's
+``StrictModes``), its atomic rewrite and the setting aside of a file that cannot be read
+(``quarantine()``) in ``_token_file``, which does the blocking work. This module holds what
+waits: the locks, and the calls of that blocking work through ``async_to_thread``. In the
+asyncio flavour it runs each call in a worker thread, so the event loop keeps running while
+the disk syncs; the blocking flavour simply calls.
 
 Locking (the ``filelock`` package, OS-level ``flock``/``LockFileEx`` locks, released by the OS
 when their holder dies, so a dead process never blocks the others):
@@ -40,9 +42,10 @@ from .._storage_format import FORMAT, VERSION, checked_key, checked_timeout, ent
 from .._token_file import (
     import_filelock,
     key_lock_path,
-    make_directory,
     new_lock,
+    prepare_directory,
     read_entries,
+    set_aside,
     try_acquire,
     update_entries,
     update_lock_path,
@@ -60,11 +63,16 @@ _LAST_PAUSE = 0.05
 class FileStorage(TokenStorage):
     """Entries in one JSON file (0600), locked across processes; see the module docstring.
 
+    The file must belong to this process's user and be private (0600), and no directory on
+    its path may be writable by others without the sticky bit; else every call raises
+    ``StorageError`` saying what to change (see ``_token_file``). A file that cannot be read
+    as a token file is never overwritten: :meth:`quarantine` sets it aside.
+
     Args:
         path: The token file; ``~`` is expanded, and a relative path is resolved now, so a
             later ``chdir`` does not move it. Its directory is created (0700) on first write.
-        lock_timeout: How long a store or delete waits for another writer, in seconds, before
-            raising ``StorageError``.
+        lock_timeout: How long a store, delete or quarantine waits for another writer, in
+            seconds, before raising ``StorageError``.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
@@ -106,6 +114,23 @@ class FileStorage(TokenStorage):
         """The keys held, sorted."""
         return sorted(await async_to_thread(read_entries, self.path))
 
+    async def quarantine(self) -> Path | None:
+        """Set the token file aside if it cannot be read, so the storage starts empty.
+
+        A damaged file, another program's, or one of another format version is refused by
+        every other method, and left as it was, run after run. This moves it to
+        ``<name>.corrupt-<UTC time>`` beside it (``-2``, ``-3``… if taken), mode 0600, and
+        returns that path; the next store creates a new file. It returns None, and changes
+        nothing, when there is no file or it reads as a token file (its entries would be
+        lost). A file of another user, or in a directory others may write, is refused with
+        ``StorageError``, as on a read. The clients stored in the set-aside file must
+        register and authorize again; it may be repaired by hand and moved back.
+        """
+        await async_to_thread(prepare_directory, self.path)
+        lock_path = update_lock_path(self.path)
+        async with self._hold(lock_path, self.lock_timeout, "the file for writing"):
+            return await async_to_thread(set_aside, self.path, time.time())
+
     @asynccontextmanager
     async def lock(self, key: str, *, timeout: float = 30.0) -> AsyncIterator[None]:
         """Hold the lock of ``key`` across processes, threads and tasks.
@@ -115,13 +140,13 @@ class FileStorage(TokenStorage):
         it for as long as it needs.
         """
         lock_path = key_lock_path(self.path, checked_key(key))
-        await async_to_thread(make_directory, self.path.parent)
+        await async_to_thread(prepare_directory, self.path)
         async with self._hold(lock_path, checked_timeout(timeout), f"the lock of {key!r}"):
             yield
 
     async def _update(self, change: Callable[[dict[str, Any]], bool]) -> None:
         """Read the entries, apply ``change`` and, if it says so, write them back, all locked."""
-        await async_to_thread(make_directory, self.path.parent)
+        await async_to_thread(prepare_directory, self.path)
         lock_path = update_lock_path(self.path)
         async with self._hold(lock_path, self.lock_timeout, "the file for writing"):
             await async_to_thread(update_entries, self.path, change)

@@ -1,18 +1,33 @@
 """Token storage in Redis, shared by every process that reaches the server (redis-py).
 
 The entry of ``key`` is a JSON string under the Redis key ``prefix + key``, expiring with the
-token's refresh lifetime; that layout and the expiry rule are in ``_storage_format``, and
-how failures are reported (``StorageError`` naming ``redis://host:port/db``, never the
-password) in ``_redis_errors``. This module holds what waits: the commands. ``list_tokens``
-finds the entries with ``SCAN`` (never ``KEYS``) and strips the prefix. The connection pool
-reconnects by itself, so the storage works again once the server is back.
+token's refresh lifetime; that layout, the expiry rule and the name of each key's lock (in
+the entry's cluster slot) are in ``_storage_format``, and how failures are reported
+(``StorageError`` naming the server, never the password) in ``_redis_errors``. This module
+holds what waits: the commands. ``list_tokens`` finds the entries with ``SCAN`` (never
+``KEYS``; on a cluster, on every node) and strips the prefix.
+
+The server: a storage makes its own ``redis.asyncio.Redis`` from host and port or a
+``redis://``, ``rediss://`` (TLS) or ``unix://`` URL, or uses the redis-py client it is
+given: a ``redis.asyncio.Redis`` (from a URL, a Unix socket, a ``Sentinel``'s
+``master_for()``) or a ``redis.asyncio.RedisCluster``. Its connection pool reconnects by
+itself, so the storage works again once the server is back.
+
+Connections: the pool of a storage's own client is a ``BlockingConnectionPool`` of
+``max_connections``, so a burst of callers (hundreds of tasks or threads reading one expired
+token) waits for a free connection, up to ``pool_timeout`` seconds, where redis-py's default
+pool raises "Too many connections" past its hundredth. A client passed in keeps its own
+pool; when that pool raises because it is full (as a ``RedisCluster``'s nodes do), the
+command is tried again after short pauses, for up to ``pool_timeout`` seconds as well. Past
+that wait, ``StorageError``.
 
 ``lock(key, timeout)`` is a ``redis.asyncio.lock.Lock``: a ``SET NX PX`` whose lease is
 ``timeout`` seconds, renewed every ``timeout / 3`` seconds while the holder is alive and in the
 block, so a slow refresh keeps its lock however long it takes, while the lock of a holder that
-died expires after at most ``timeout``. A waiter gives up after ``timeout`` seconds with
-``StorageError``. A lease that could not be renewed (the server went away, or someone deleted
-the lock) is logged as a warning, and again when the holder releases a lock it no longer held.
+died expires after at most ``timeout``. A waiter tries every 50 ms and gives up after
+``timeout`` seconds with ``StorageError``. A lease that could not be renewed (the server went
+away, or someone deleted the lock) is logged as a warning, and again when the holder releases
+a lock it no longer held.
 
 redis-py is imported when a storage is made, so importing this module does not need it
 (``pip install 'mcp-oauth-dynamicclient[redis]'``).
@@ -22,24 +37,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from .._concurrency import async_renewing
+from .._concurrency import async_renewing, async_sleep
 from .._public import public
 from .._redis_errors import RedisErrors
 from .._storage_format import (
     LOCK_PREFIX,
-    checked_key,
+    checked_prefix,
     entry_json,
     entry_lifetime,
     glob_escape,
     parse_redis_value,
     positive_seconds,
     redis_expiry_ms,
+    redis_lock_name,
     redis_name,
 )
 from ..exceptions import ConfigurationError, StorageError, ValidationError
@@ -50,7 +66,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LOCK_PREFIX", "RedisStorage", "entry_lifetime"]
 
+_T = TypeVar("_T")
 _LOCK_POLL = 0.05  # seconds between attempts of a waiting lock
+_FIRST_PAUSE = 0.001  # seconds before trying a full pool again, doubling up to _LAST_PAUSE
+_LAST_PAUSE = 0.02
 _logger = logging.getLogger(__name__)
 
 
@@ -66,6 +85,49 @@ def _import_redis() -> Any:
     return redis
 
 
+def _text(name: bytes | str) -> str:
+    """A key name as redis-py returns it (bytes, unless the client decodes), as text."""
+    return name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+
+
+def _checked_pool(max_connections: int, pool_timeout: float) -> None:
+    """``ConfigurationError`` unless the pool settings are a count >= 1 and seconds > 0."""
+    count = not isinstance(max_connections, bool) and isinstance(max_connections, int)
+    if not count or max_connections < 1:
+        raise ConfigurationError(f"max_connections must be an int >= 1, not {max_connections!r}")
+    if not positive_seconds(pool_timeout):
+        raise ConfigurationError(
+            f"pool_timeout must be a number of seconds > 0, not {pool_timeout!r}"
+        )
+
+
+def _checked_client(redis: Any, client: object, storage: str) -> Any:
+    """``client``, or ``ConfigurationError`` unless it is a redis-py client of this flavour."""
+    if not isinstance(client, redis.asyncio.Redis | redis.asyncio.RedisCluster):
+        raise ConfigurationError(
+            f"{storage} takes a redis.asyncio.Redis or redis.asyncio.RedisCluster client, not "
+            f"{type(client).__module__}.{type(client).__qualname__} (the blocking redis "
+            "clients go with the blocking storage, and the asyncio ones with the asyncio one)"
+        )
+    return client
+
+
+def _blocking_pool(
+    redis: Any, url: str | None, server: dict[str, Any], settings: dict[str, Any]
+) -> Any:
+    """A ``BlockingConnectionPool`` with ``settings`` on ``url``, else on ``server`` (host,
+    port, db, ssl); ``ConfigurationError`` if redis-py refuses them."""
+    pool_class = redis.asyncio.BlockingConnectionPool
+    try:
+        if url is not None:
+            return pool_class.from_url(url, **settings)
+        if server.pop("ssl"):
+            settings = {**settings, "connection_class": redis.asyncio.SSLConnection}
+        return pool_class(**server, **settings)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"cannot connect to Redis that way: {exc}") from exc
+
+
 @public("mcp_oauth_dynamicclient.storage")
 class RedisStorage(TokenStorage):
     """Entries as JSON strings in Redis, with expiry and cross-process locks (module docstring).
@@ -74,19 +136,24 @@ class RedisStorage(TokenStorage):
         host, port, db: Where the server is (ignored when ``url`` or ``client`` is given).
         prefix: Put before every key; storages with different prefixes do not see each other,
             unless one prefix starts the other (``"tokens:"`` lists the keys of
-            ``"tokens:test:"``), so pick prefixes that don't.
+            ``"tokens:test:"``), so pick prefixes that don't. A prefix may hold a Redis
+            Cluster hash tag (``"tokens:{app}:"``) to keep all its keys in one slot.
         url: A ``redis://``, ``rediss://`` or ``unix://`` URL instead of host, port and db; its
             own settings win over the other arguments.
         password: The server's password (``AUTH``).
         ssl: Connect with TLS.
-        client: A ``redis.asyncio.Redis`` client to use instead of making one; the storage
-            does not close it.
+        client: A redis-py client to use instead of making one: a ``redis.asyncio.Redis``
+            (made from any URL, or by a ``Sentinel``'s ``master_for()``) or a
+            ``redis.asyncio.RedisCluster``. The storage neither configures nor closes it.
         ttl: Seconds every entry lives after it is stored, overriding the expiry rule.
         socket_timeout: Seconds to wait for the server to connect or answer.
         retries: How often a command that lost its connection or timed out is retried (after
             a jittered pause of at most 0.2 s) before ``StorageError``; redis-py's own default
             of ten, with pauses up to a second, would hold a caller for seconds when the
             server is down. Not applied to a ``client`` you pass.
+        max_connections: How many connections the storage's own pool opens at most; more
+            callers at once wait for one. Not applied to a ``client`` you pass.
+        pool_timeout: Seconds a command waits for a free connection before ``StorageError``.
     """
 
     def __init__(
@@ -99,36 +166,40 @@ class RedisStorage(TokenStorage):
         url: str | None = None,
         password: str | None = None,
         ssl: bool = False,
-        client: redis.asyncio.Redis | None = None,
+        client: redis.asyncio.Redis | redis.asyncio.RedisCluster | None = None,
         ttl: float | None = None,
         socket_timeout: float | None = 5.0,
         retries: int = 2,
+        max_connections: int = 100,
+        pool_timeout: float = 10.0,
     ) -> None:
-        if not isinstance(prefix, str):
-            raise ConfigurationError(f"a Redis key prefix must be a str, not {prefix!r}")
+        self.prefix = checked_prefix(prefix)
         if ttl is not None and not positive_seconds(ttl):
             raise ConfigurationError(f"ttl must be a number of seconds > 0 or None, not {ttl!r}")
         if client is not None and url is not None:
             raise ConfigurationError("give RedisStorage a url or a client, not both")
+        _checked_pool(max_connections, pool_timeout)
         redis = _import_redis()
-        self.prefix = prefix
         self.ttl = ttl
-        self._owns_client = client is None
+        self.pool_timeout = float(pool_timeout)
+        self._pool: Any = None  # the pool of the storage's own client, closed with it
+        self._client: Any
         if client is not None:
-            self._client = client
+            self._client = _checked_client(redis, client, type(self).__name__)
         else:
             backoff = redis.backoff.FullJitterBackoff(cap=0.2, base=0.02)
-            options: dict[str, Any] = {
+            settings: dict[str, Any] = {
                 "socket_timeout": socket_timeout,
                 "socket_connect_timeout": socket_timeout,
                 "retry": redis.asyncio.retry.Retry(backoff, retries),
+                "max_connections": max_connections,
+                "timeout": pool_timeout,
             }
             if password is not None:
-                options["password"] = password
-            if url is not None:
-                self._client = redis.asyncio.Redis.from_url(url, **options)
-            else:
-                self._client = redis.asyncio.Redis(host=host, port=port, db=db, ssl=ssl, **options)
+                settings["password"] = password
+            server = {"host": host, "port": port, "db": db, "ssl": ssl}
+            self._pool = _blocking_pool(redis, url, server, settings)
+            self._client = redis.asyncio.Redis(connection_pool=self._pool)
         self._errors = RedisErrors(self._client, redis.exceptions)
 
     @classmethod
@@ -141,8 +212,11 @@ class RedisStorage(TokenStorage):
         ttl: float | None = None,
         socket_timeout: float | None = 5.0,
         retries: int = 2,
+        max_connections: int = 100,
+        pool_timeout: float = 10.0,
     ) -> Self:
-        """A storage on the server of ``url`` (``redis://[:password@]host:port/db``, …)."""
+        """A storage on the server of ``url``: ``redis://[:password@]host:port/db``,
+        ``rediss://…`` (TLS) or ``unix:///path/to/socket?db=0``."""
         return cls(
             prefix=prefix,
             url=url,
@@ -150,6 +224,8 @@ class RedisStorage(TokenStorage):
             ttl=ttl,
             socket_timeout=socket_timeout,
             retries=retries,
+            max_connections=max_connections,
+            pool_timeout=pool_timeout,
         )
 
     def __repr__(self) -> str:
@@ -168,72 +244,65 @@ class RedisStorage(TokenStorage):
 
     async def aclose(self) -> None:
         """Close the connection pool, if this storage made the client."""
-        if self._owns_client:
+        if self._pool is not None:
             with self._errors.reporting("close the connection"):
                 await self._client.aclose()
+                await self._pool.disconnect()
 
     async def store_token(self, key: str, token: dict[str, Any]) -> None:
         """Keep ``token`` as JSON under ``prefix + key``, expiring by the module's rule."""
         payload = entry_json(key, token)
         name = redis_name(self.prefix, key)
         expiry = redis_expiry_ms(token, self.ttl, time.time())
-        with self._errors.reporting(f"store {key!r}"):
-            if expiry == 0:
-                await self._client.delete(name)
-            else:
-                await self._client.set(name, payload, px=expiry)
+        if expiry == 0:
+            await self._run(f"store {key!r}", partial(self._client.delete, name))
+        else:
+            await self._run(f"store {key!r}", partial(self._client.set, name, payload, px=expiry))
 
     async def retrieve_token(self, key: str) -> dict[str, Any] | None:
         """The entry under ``key``, or ``None`` (also once it has expired)."""
         name = redis_name(self.prefix, key)
-        with self._errors.reporting(f"read {key!r}"):
-            raw = await self._client.get(name)
+        raw = await self._run(f"read {key!r}", partial(self._client.get, name))
         return None if raw is None else parse_redis_value(raw, name, self._errors.where)
 
     async def delete_token(self, key: str) -> None:
         """Remove the entry under ``key`` (no error if there is none)."""
         name = redis_name(self.prefix, key)
-        with self._errors.reporting(f"delete {key!r}"):
-            await self._client.delete(name)
+        await self._run(f"delete {key!r}", partial(self._client.delete, name))
 
     async def list_tokens(self) -> list[str]:
         """The keys with this prefix, sorted (found with ``SCAN``; locks left out)."""
         pattern = glob_escape(self.prefix) + "*"
         locks = self.prefix + LOCK_PREFIX
-        keys = []
-        with self._errors.reporting("list the keys"):
-            async for raw in self._client.scan_iter(match=pattern, count=1000):
-                name = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
-                if not name.startswith(locks):
-                    keys.append(name[len(self.prefix) :])
-        return sorted(keys)
+
+        async def scan() -> list[str]:
+            return [_text(raw) async for raw in self._client.scan_iter(match=pattern, count=1000)]
+
+        names = await self._run("list the keys", scan)
+        return sorted(name[len(self.prefix) :] for name in names if not name.startswith(locks))
 
     @asynccontextmanager
     async def lock(self, key: str, *, timeout: float = 30.0) -> AsyncIterator[None]:
         """Hold the Redis lock of ``key``; see the module docstring for its lease."""
-        checked_key(key)
+        name = redis_lock_name(self.prefix, key)
         if not positive_seconds(timeout):
             raise ValidationError(f"a lock timeout must be a number of seconds > 0: {timeout!r}")
-        lock = self._client.lock(
-            self.prefix + LOCK_PREFIX + key,
-            timeout=timeout,
-            sleep=min(_LOCK_POLL, timeout),
-            blocking_timeout=timeout,
-            thread_local=False,
-        )
-        with self._errors.reporting(f"lock {key!r}"):
-            acquired = await lock.acquire()
-        if not acquired:
-            raise StorageError(
-                f"could not take the lock of {key!r} at {self._errors.where} within "
-                f"{timeout:g} s: another process holds it"
-            )
+        lock = self._client.lock(name, timeout=timeout, thread_local=False)
+        deadline = time.monotonic() + timeout
+        while not await self._run(f"lock {key!r}", partial(lock.acquire, blocking=False)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StorageError(
+                    f"could not take the lock of {key!r} at {self._errors.where} within "
+                    f"{timeout:g} s: another process holds it"
+                )
+            await async_sleep(min(_LOCK_POLL, remaining))
         try:
             async with async_renewing(partial(self._renew, lock, key), timeout / 3):
                 yield
         finally:
             try:
-                await lock.release()
+                await self._call(lock.release)
             except self._errors.caught as exc:
                 _logger.warning(
                     "the lock of %r at %s was not released cleanly (%s): its lease of %g s "
@@ -248,7 +317,7 @@ class RedisStorage(TokenStorage):
         """Reset the lease of a held lock to its full timeout; False, with a warning, when that
         failed (renewal then stops)."""
         try:
-            await lock.reacquire()
+            await self._call(lock.reacquire)
         except self._errors.caught as exc:
             _logger.warning(
                 "could not renew the lease of the lock of %r at %s (%s): another process may "
@@ -259,3 +328,23 @@ class RedisStorage(TokenStorage):
             )
             return False
         return True
+
+    async def _run(self, action: str, command: Callable[[], Awaitable[_T]]) -> _T:
+        """``command()`` as :meth:`_call` runs it, a failure raised as ``StorageError``."""
+        with self._errors.reporting(action):
+            return await self._call(command)
+
+    async def _call(self, command: Callable[[], Awaitable[_T]]) -> _T:
+        """``command()``, tried again after short pauses while the client's pool is full, for
+        up to ``pool_timeout`` seconds (module docstring); redis-py's errors pass through."""
+        deadline = time.monotonic() + self.pool_timeout
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                return await command()
+            except self._errors.caught as exc:
+                # A BlockingConnectionPool has waited pool_timeout already: no second wait.
+                if not self._errors.pool_full(exc) or time.monotonic() >= deadline:
+                    raise
+            await async_sleep(pause)
+            pause = min(pause * 2, _LAST_PAUSE)
