@@ -39,9 +39,11 @@ NAMES = {
     "async_sleep": "sync_sleep",
     "async_renewing": "sync_renewing",
     "async_to_thread": "sync_to_thread",
+    "async_settle": "sync_settle",
     "AsyncLock": "SyncLock",
     "AsyncRetrying": "Retrying",  # tenacity
     "AsyncSender": "SyncSender",
+    "AsyncDirectSender": "DirectSender",  # the runtime's bounded exchange
     "OAuth2Client": "SyncOAuth2Client",
     "TokenStorage": "SyncTokenStorage",
     "MemoryStorage": "SyncMemoryStorage",

@@ -8,11 +8,18 @@ from collections.abc import Iterator
 import pytest
 import redis
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import settings
 
 from mcp_oauth_dynamicclient.testing import MockAuthServer
 from tests.flavours import Flavour, flavour
 from tests.redis_server import RedisServer, run_redis_server
 from tests.scripted_server import ScriptedServer, run_scripted_server
+
+# Property-based tests run the same examples on every run (reproducible in CI), with no
+# deadline (a loaded machine is not a failure) and no example database written into the
+# repository. The fuzz tests bound their examples themselves (tests/fuzzing.py).
+settings.register_profile("suite", deadline=None, derandomize=True, database=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture

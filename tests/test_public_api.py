@@ -21,6 +21,8 @@ EXPECTED = {
     "AuthorizationError",
     "CodeExchangeError",
     "RateLimitExceeded",
+    "DeadlineExceeded",
+    "ResponseTooLarge",
     "SyncSender",
     "ClientRegistration",
     "DeviceAuthorization",

@@ -34,12 +34,16 @@ def parse_callback(value: str) -> Callback:
         raise ValidationError("authorization_code: expected a non-empty code or callback URL")
     if not (value.startswith(("http://", "https://", "?"))):
         return Callback(code=value)
+    try:
+        query = urlsplit(value).query
+    except ValueError:  # "http://[…" is no URL: urlsplit reads the host as an IPv6 address
+        raise ValidationError("callback URL: not a valid URL") from None
     params: dict[str, str] = {}
-    for name, item in parse_qsl(urlsplit(value).query or value.lstrip("?"), keep_blank_values=True):
+    for name, item in parse_qsl(query or value.lstrip("?"), keep_blank_values=True):
         if name in params:
             raise ValidationError(f"callback URL: the {name!r} parameter appears twice")
         params[name] = item
-    if "code" not in params and "error" not in params:
+    if not params.get("code") and not params.get("error"):
         raise ValidationError("callback URL: it carries neither a code nor an error")
     return Callback(
         code=params.get("code"),

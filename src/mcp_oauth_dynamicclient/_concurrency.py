@@ -8,6 +8,7 @@ loads it. Blocking work that ``_async/`` code must do (disk I/O) goes through
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,9 +23,11 @@ __all__ = [
     "AsyncLock",
     "SyncLock",
     "async_renewing",
+    "async_settle",
     "async_sleep",
     "async_to_thread",
     "sync_renewing",
+    "sync_settle",
     "sync_sleep",
     "sync_to_thread",
 ]
@@ -37,9 +40,28 @@ async def async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+async def async_settle(value: object) -> None:
+    """Await what a callback returned when it is awaitable (a coroutine function's result)."""
+    if inspect.isawaitable(value):
+        await value
+
+
+def sync_settle(value: object) -> None:
+    """``async_settle`` for a blocking client, which cannot await: an awaitable is refused."""
+    if inspect.isawaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()  # never awaited: no "coroutine was never awaited" warning
+        from .exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            "a blocking client's callbacks must be plain functions, not coroutine functions"
+        )
+
+
 def sync_sleep(seconds: float) -> None:
-    """``time.sleep``."""
-    time.sleep(seconds)
+    """``time.sleep``, for at most ``threading.TIMEOUT_MAX`` (a server's absurd wait would
+    overflow it; asyncio's sleep takes any)."""
+    time.sleep(min(seconds, threading.TIMEOUT_MAX))
 
 
 async def async_to_thread(function: Callable[[*_Ts], _T], *args: *_Ts) -> _T:

@@ -14,7 +14,7 @@ import attrs
 from ._public import public
 from ._urls import require_secure_url
 from .exceptions import ConfigurationError
-from .runtime import redact
+from .runtime import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, check_limits, redact
 
 __all__ = ["DEVICE_CODE_GRANT", "OAuth2Config", "OAuth2Settings", "config_from"]
 
@@ -73,8 +73,8 @@ class OAuth2Config:
             is registered, so the client may later ask for any scope the server allows it.
         grant_types: Grant types to register. By default: ``authorization_code`` and
             ``refresh_token`` when there are redirect URIs, ``client_credentials`` for a
-            confidential client, the device grant (RFC 8628) when the server supports it;
-            narrowed to what the server advertises.
+            confidential client, the device grant (RFC 8628) and ``refresh_token`` when the
+            server supports it; narrowed to what the server advertises.
         use_pkce / code_challenge_method: PKCE is always on with S256 (OAuth 2.1); other
             values are refused.
         token_endpoint_auth_method: ``client_secret_basic``, ``client_secret_post``, ``none``
@@ -108,6 +108,18 @@ class OAuth2Config:
             server run on your own network. Others are refused (server-side request forgery).
         clock_skew: Seconds of leeway for expiry checks and JWT validation.
         timeout: Seconds before an HTTP request to the authorization server gives up.
+        deadline: Seconds one operation with the authorization server (fetching metadata,
+            registering, a token request …) may take in all: connecting, sending, reading the
+            whole response, and any retries with their waits; past it, ``DeadlineExceeded``.
+            ``timeout`` is httpx's, per wait (for a connection, for each read): a server that
+            sends a byte at a time never trips it, the deadline stops it. Default 120 seconds,
+            several times ``timeout``; keep it so, and above ``RetryConfig.max_retry_after``
+            when retrying. The blocking client cannot interrupt a read: it shortens each wait
+            to the time left and checks the deadline as each part of the body arrives.
+        max_response_bytes: Largest response body read from the authorization server, after
+            any content coding is undone; a larger one raises ``ResponseTooLarge``, refused
+            before reading when its ``Content-Length`` says so. Default 4 MiB (4194304), ample
+            for metadata, JWK Sets, registrations and tokens.
     """
 
     auth_server: str | None = None
@@ -149,6 +161,8 @@ class OAuth2Config:
     private_hosts: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     clock_skew: int = 60
     timeout: float = 30.0
+    deadline: float = DEFAULT_DEADLINE
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __attrs_post_init__(self) -> None:
         if self.auth_server is None and self.resource is None:
@@ -205,6 +219,7 @@ class OAuth2Config:
             raise ConfigurationError("client_lifetime: must be 0 (no limit) or a positive number")
         if self.clock_skew < 0 or self.timeout <= 0:
             raise ConfigurationError("clock_skew and timeout: must be positive")
+        check_limits(self.max_response_bytes, self.deadline)
         unsafe = {a for a in self.id_token_algorithms if a == "none" or a.startswith("HS")}
         if unsafe:
             raise ConfigurationError(f"id_token_algorithms: {sorted(unsafe)} are not allowed")
@@ -244,6 +259,8 @@ class OAuth2Config:
             return wanted or ["authorization_code"]
         if DEVICE_CODE_GRANT in supported:
             wanted.append(DEVICE_CODE_GRANT)
+            if "refresh_token" not in wanted:  # a device's sign-in should last (RFC 8628 §3.5)
+                wanted.append("refresh_token")
         return [grant for grant in wanted if grant in supported] or wanted
 
 
@@ -289,6 +306,8 @@ class OAuth2Settings(TypedDict, total=False):
     private_hosts: Sequence[str] | str
     clock_skew: int
     timeout: float
+    deadline: float
+    max_response_bytes: int
 
 
 def config_from(

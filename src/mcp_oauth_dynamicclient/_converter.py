@@ -3,10 +3,16 @@
 Imported on first use by :class:`.runtime.LazyConverter`, so that importing the package does not
 import cattrs. RFC 8414 §2, RFC 7591 §3.2.1 and RFC 6749 §5.1 all let servers add members:
 unknown members of an object are kept in the model's ``extra`` mapping, and sent back on output.
+
+Numbers are held to what every JSON implementation can exchange (RFC 7493 §2.2, I-JSON): an
+integer field takes integers of magnitude up to 2**53 - 1, a number field finite values. An
+``expires_in`` of ``10**400`` (Python reads any size) would otherwise pass and overflow
+later, in the arithmetic that turns it into an expiry time.
 """
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +26,11 @@ from cattrs.v import format_exception
 
 from ._json import json_type_name
 
-__all__ = ["build_converter", "describe_problem"]
+__all__ = ["MAX_SAFE_INTEGER", "build_converter", "describe_problem"]
+
+
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer magnitude exchanged exactly by every JSON implementation (RFC 7493 §2.2)."""
 
 
 def _strict(kind: type[Any], *, name: str) -> Callable[[Any, Any], Any]:
@@ -28,10 +38,14 @@ def _strict(kind: type[Any], *, name: str) -> Callable[[Any, Any], Any]:
         # bool is a subclass of int, but a JSON true is not a number.
         if isinstance(value, bool) and kind is not bool:
             raise TypeError(f"expected {name}, got a boolean")
+        if kind in (int, float) and isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"expected {name}, got a number beyond ±(2**53 - 1) (RFC 7493 §2.2)")
         if kind is float and isinstance(value, int):
             return float(value)
         if not isinstance(value, kind):
             raise TypeError(f"expected {name}, got {json_type_name(value)}")
+        if kind is float and not math.isfinite(value):
+            raise ValueError(f"expected {name}, got {value} (not a JSON number, RFC 8259 §6)")
         return value
 
     return structure

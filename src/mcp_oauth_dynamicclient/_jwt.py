@@ -5,8 +5,8 @@ its JWK Set (RFC 7517 §5). Validation runs in a fixed order, and claims are onl
 the signature holds:
 
 1. The token is parsed strictly: three base64url segments (RFC 7515 §2, no padding), a header
-   and a claims set that are JSON objects with unique member names (RFC 7519 §4) and no
-   ``NaN`` or ``Infinity``.
+   and a claims set that are JSON objects with unique member names (RFC 7519 §4), no ``NaN``
+   or ``Infinity``, nested no deeper than ``_json.MAX_DEPTH``.
 2. The header: ``alg`` must be in the caller's allowlist *and* asymmetric. ``none`` and the
    ``HS*`` family are refused even when listed: a token checked against a public JWK Set must
    be signed with the matching private key, and accepting an HMAC over the public key is the
@@ -33,12 +33,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._json import loads
 from .exceptions import AuthorizationError, ConfigurationError, TokenError
 
 if TYPE_CHECKING:
@@ -137,18 +138,11 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _json_object(data: bytes, name: str) -> dict[str, Any]:
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_unique_members,
-            parse_constant=_no_constants,
-        )
-    except (UnicodeDecodeError, ValueError) as exc:
+        # loads refuses NaN, Infinity and nesting past _json.MAX_DEPTH itself.
+        value = loads(data.decode("utf-8"), object_pairs_hook=_unique_members)
+    except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, JsonTooDeep
         raise _Refused(f"the {name} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise _Refused(f"the {name} is not a JSON object")
@@ -227,7 +221,8 @@ def _algorithm(header: dict[str, Any], algorithms: Sequence[str]) -> str:
 def _can_verify(key: JsonWebKey, alg: str) -> bool:
     """Whether ``key`` may verify an ``alg`` signature (RFC 7517 §4.2-§4.4, RFC 7518 §6)."""
     kty, curves = ASYMMETRIC_ALGORITHMS[alg]
-    if key.kty != kty or (curves and key.extra.get("crv") not in curves):
+    crv = key.extra.get("crv")  # a key-type member, kept as the server sent it: any JSON
+    if key.kty != kty or (curves and not (isinstance(crv, str) and crv in curves)):
         return False
     if key.use is not None and key.use != "sig":
         return False
@@ -318,7 +313,13 @@ def _number_claim(claims: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Refused(f"the {name} claim is not a number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past 1e308: JSON has no limit, a float has
+        number = math.inf
+    if not math.isfinite(number):
+        raise _Refused(f"the {name} claim is not a finite number")
+    return number
 
 
 def _required_number_claim(claims: dict[str, Any], name: str) -> float:

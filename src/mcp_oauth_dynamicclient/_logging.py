@@ -51,6 +51,10 @@ __all__ = [
 ]
 
 LOGGER_NAME = "mcp_oauth_dynamicclient"
+# A library prints nothing unless the application configures logging (Python's logging HOWTO,
+# "Configuring Logging for a Library"): without this, WARNING events would reach stderr
+# through logging's last-resort handler.
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
 client_logger = logging.getLogger(f"{LOGGER_NAME}.client")
 tokens_logger = logging.getLogger(f"{LOGGER_NAME}.tokens")
 sender_logger = logging.getLogger(f"{LOGGER_NAME}.sender")

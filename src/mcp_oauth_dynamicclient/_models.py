@@ -7,6 +7,7 @@ which a bare ``expires_in`` cannot tell. Secrets are kept out of every ``repr``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -14,9 +15,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import attrs
 
 from . import runtime
+from ._json import json_problem
 from ._public import public
-from .exceptions import ValidationError
+from .exceptions import TokenError, ValidationError
 from .runtime import redact, redact_mapping
+
+#: RFC 6750 §2.1: what a Bearer token may hold, so ``Authorization: Bearer <token>`` is intact.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: RFC 6749 Appendix A.17: a refresh token is printable ASCII.
+_VSCHARS = re.compile(r"[\x20-\x7e]+")
 
 if TYPE_CHECKING:
     from ._generated import ClientInformationResponse, DeviceAuthorizationResponse
@@ -39,9 +46,17 @@ _store = runtime.make_converter()
 
 
 def load(data: Any, kind: type[T], what: str) -> T:
-    """Structure a stored dict, or raise ``ValidationError`` naming the bad field."""
+    """Structure a stored dict, or raise ``ValidationError`` naming the bad field.
+
+    Whatever is accepted can be stored again: a value JSON cannot carry (``NaN``, which
+    Python's ``json`` reads from a token file, or nesting past ``_json.MAX_DEPTH``) is
+    refused here, not when the entry is next written.
+    """
     if not isinstance(data, Mapping):
         raise ValidationError(f"{what} must be a mapping, got {type(data).__name__}")
+    problem = json_problem(dict(data))
+    if problem is not None:
+        raise ValidationError(f"{what} is not a valid {kind.__name__}: {problem}")
     from cattrs import BaseValidationError, transform_error
 
     try:
@@ -104,6 +119,8 @@ class TokenResponse(_ItemAccess):
         scope: The granted scope, if the server said (RFC 6749 §5.1).
         id_token: An OpenID Connect ID Token, already validated when it came from
             ``exchange_code``.
+        grant_type: ``client_credentials`` for a token the client got for itself: it comes
+            with no refresh token (RFC 6749 §4.4.3) and is fetched anew when it expires.
         extra: Other members of the response.
     """
 
@@ -114,6 +131,7 @@ class TokenResponse(_ItemAccess):
     refresh_token: str | None = attrs.field(default=None, repr=redact)
     scope: str | None = None
     id_token: str | None = attrs.field(default=None, repr=redact)
+    grant_type: str | None = None
     extra: Mapping[str, Any] = attrs.field(factory=dict, repr=redact_mapping)
 
     @classmethod
@@ -124,8 +142,9 @@ class TokenResponse(_ItemAccess):
         now: float | None = None,
         previous: TokenResponse | None = None,
         refresh_token: str | None = None,
+        grant_type: str | None = None,
     ) -> TokenResponse:
-        """The token of a response received at ``now``.
+        """The token of a response received at ``now``, by ``grant_type`` when it matters.
 
         For a refresh (RFC 6749 §6), ``refresh_token`` is the one that was used and
         ``previous`` the token it belonged to, when known: the refresh token is kept when the
@@ -134,6 +153,16 @@ class TokenResponse(_ItemAccess):
         received = time.time() if now is None else now
         if refresh_token is None and previous is not None:
             refresh_token = previous.refresh_token
+        if not _B64TOKEN.fullmatch(wire.access_token):
+            raise TokenError(
+                "the server sent an access token with characters a Bearer token cannot carry "
+                "(RFC 6750 §2.1 b64token): refusing it, since it could not be sent intact"
+            )
+        if wire.refresh_token is not None and not _VSCHARS.fullmatch(wire.refresh_token):
+            raise TokenError(
+                "the server sent a refresh token with characters outside the printable ASCII "
+                "RFC 6749 Appendix A.17 allows: refusing it"
+            )
         return cls(
             access_token=wire.access_token,
             token_type=wire.token_type,
@@ -142,6 +171,7 @@ class TokenResponse(_ItemAccess):
             refresh_token=wire.refresh_token or refresh_token,
             scope=wire.scope if wire.scope is not None else (previous.scope if previous else None),
             id_token=wire.id_token,
+            grant_type=grant_type or (previous.grant_type if previous is not None else None),
             extra=dict(wire.extra),
         )
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
+
+from .exceptions import ValidationError
 
 __all__ = ["code_challenge", "make_code_verifier", "make_nonce", "make_state", "same_secret"]
 
 VERIFIER_LENGTH = 64
 """Characters in a code verifier: 64 unreserved characters carry 384 bits (RFC 7636 §7.1)."""
+_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 def _b64url(data: bytes) -> str:
@@ -30,7 +34,15 @@ def make_code_verifier() -> str:
 
 
 def code_challenge(verifier: str) -> str:
-    """``BASE64URL(SHA256(ASCII(code_verifier)))``, the S256 challenge of RFC 7636 §4.2."""
+    """``BASE64URL(SHA256(ASCII(code_verifier)))``, the S256 challenge of RFC 7636 §4.2.
+
+    Raises:
+        ValidationError: ``verifier`` is not 43-128 characters of ``[A-Za-z0-9-._~]`` (§4.1).
+    """
+    if not isinstance(verifier, str) or not _VERIFIER.fullmatch(verifier):
+        raise ValidationError(
+            "code_verifier: expected 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)"
+        )
     return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
@@ -45,5 +57,11 @@ def make_nonce() -> str:
 
 
 def same_secret(a: str, b: str) -> bool:
-    """Compare two secrets (state values) in constant time."""
-    return hmac.compare_digest(a.encode(), b.encode())
+    """Compare two secrets (state values) in constant time.
+
+    Any two strings compare, even ones holding lone surrogates (a ``state`` given by the
+    caller need not be encodable; it is then simply not the state that was sent).
+    """
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )

@@ -13,11 +13,20 @@ which only sleep and send. The policy, after Stainless's SDKs and RFC 9110:
 - ``Retry-After`` on a 429 (RFC 6585 §4) or a 503 (RFC 9110 §15.6.4) is honoured instead, in
   delay-seconds or as an HTTP-date (RFC 9110 §10.2.3). A wait longer than ``max_retry_after``
   is not waited for: the typed error is raised at once, its ``retry_after`` saying how long.
-- A request that is not safe to send twice is retried only when the connection was never
-  made (``httpx.ConnectError``, ``ConnectTimeout``, ``PoolTimeout``): then no byte reached the
-  server. Which requests are safe is a property of the operation, stated once in the spec
-  (``x-idempotent`` on each operation of ``spec/openapi.yaml``, with the RFC that says why) and
-  carried by the generated endpoint clients to the sender; nothing here names an operation.
+- A request that is not safe to send twice is retried only when the server cannot have acted
+  on it: the connection was never made (``httpx.ConnectError``, ``ConnectTimeout``,
+  ``PoolTimeout``), so no byte reached the server; or the server said it did not process it,
+  with a 429 (RFC 6585 §4: the client is rate limited, the request refused) or a 503 with
+  ``Retry-After`` (RFC 9110 §15.6.4: unable to handle the request, come back then), each still
+  subject to ``retry_on_status`` and ``max_retry_after``. A 503 without ``Retry-After`` may come
+  from a proxy after the request reached the server, so it is not resent. Which requests are
+  safe is a property of the operation, stated once in the spec (``x-idempotent`` on each
+  operation of ``spec/openapi.yaml``, with the RFC that says why) and carried by the generated
+  endpoint clients to the sender; nothing here names an operation.
+- Never retried: a request the client-side rate limit refused to send (``RateLimitExceeded``),
+  an operation past its deadline (``DeadlineExceeded``: the time is spent), and a response over
+  ``max_response_bytes`` (``ResponseTooLarge``: the same request would get it again). The
+  sender also makes no retry that would start after the operation's deadline.
 
 Logging and metrics of retries happen in the sender's ``before_sleep`` hook, once per retry
 that is actually waited for (tenacity also computes a wait after the last attempt).
@@ -34,11 +43,19 @@ import attrs
 import httpx
 
 from ._public import public
-from .exceptions import ConfigurationError, NetworkError, OAuth2Error, RateLimitExceeded
+from .exceptions import (
+    ConfigurationError,
+    DeadlineExceeded,
+    NetworkError,
+    OAuth2Error,
+    RateLimitExceeded,
+    ResponseTooLarge,
+)
 
-__all__ = ["RetryConfig", "never_connected", "should_retry"]
+__all__ = ["RetryConfig", "never_connected", "not_processed", "should_retry"]
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
+_FINAL = (RateLimitExceeded, DeadlineExceeded, ResponseTooLarge)
 _NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -82,11 +99,14 @@ class RetryConfig:
         max_retries: Retries after the first attempt (0 turns retrying off).
         backoff_factor: Seconds; the wait before retry ``n`` is at most
             ``backoff_factor * 2 ** (n - 1)``.
-        retry_on_status: Error statuses that are retried (for requests safe to resend).
+        retry_on_status: Error statuses that are retried: for requests safe to resend, and
+            for any request when the status says it was not processed (429, or 503 with
+            ``Retry-After``).
         retry_on_exceptions: Exception classes that are retried; a ``NetworkError`` of an
             unsafe request only when the connection was never made.
         max_backoff: Cap of one exponential wait, in seconds.
-        max_retry_after: Longest ``Retry-After`` waited for; a longer one raises at once.
+        max_retry_after: Longest ``Retry-After`` waited for; a longer one raises at once, the
+            error's ``retry_after`` saying how long the server asked for.
         jitter: Full jitter (a uniform random wait up to the exponential bound).
 
     Raises:
@@ -139,21 +159,33 @@ def never_connected(error: BaseException) -> bool:
     return isinstance(error, NetworkError) and isinstance(error.__cause__, _NOT_CONNECTED)
 
 
+def not_processed(error: OAuth2Error) -> bool:
+    """Whether the server's answer says it did not process the request, so that sending it
+    again cannot do a thing twice: 429 Too Many Requests (RFC 6585 §4), or 503 Service
+    Unavailable with a usable ``Retry-After`` (RFC 9110 §15.6.4, §10.2.3)."""
+    status = error.status_code
+    return status == 429 or (status == 503 and error.retry_after is not None)
+
+
 def should_retry(config: RetryConfig, error: BaseException, *, idempotent: bool) -> bool:
     """Whether the attempt that failed with ``error`` is to be made again (attempts aside).
 
     Only an ``Exception`` is: a cancellation or an interrupt never is, nor a request the
-    client-side rate limit refused to send (``RateLimitExceeded``).
+    client-side rate limit refused to send (``RateLimitExceeded``), an operation past its
+    deadline (``DeadlineExceeded``) or a response over the size limit (``ResponseTooLarge``).
     """
-    if not isinstance(error, Exception) or isinstance(error, RateLimitExceeded):
+    if not isinstance(error, Exception) or isinstance(error, _FINAL):
         return False
     if not isinstance(error, OAuth2Error) or error.response is None:
         # A transport failure (or anything else the caller asked us to retry).
         if not isinstance(error, config.retry_on_exceptions):
             return False
         return idempotent or never_connected(error)
-    # The server answered: the request reached it, so resending is safe only if idempotent.
-    if not idempotent or error.status_code not in config.retry_on_status:
+    # The server answered: the request reached it, so resending is safe only if idempotent,
+    # or if the server said it did not process it.
+    if error.status_code not in config.retry_on_status:
+        return False
+    if not (idempotent or not_processed(error)):
         return False
     retry_after = honoured_retry_after(error)
     return retry_after is None or retry_after <= config.max_retry_after

@@ -286,9 +286,13 @@ def positive_seconds(value: object) -> bool:
 
 
 def _moment(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        moment = float(value)  # an int past a float's range (10**400) overflows
+    except OverflowError:
+        return None
+    return moment if math.isfinite(moment) else None
 
 
 def glob_escape(text: str) -> str:

@@ -8,13 +8,21 @@ machine. Redirect URIs carry no fragment (RFC 6749 §3.1.2).
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from .exceptions import ConfigurationError, OAuth2Error, ValidationError
 
-__all__ = ["is_loopback", "require_bearer_url", "require_secure_url", "same_issuer"]
+__all__ = [
+    "is_loopback",
+    "refuse_redirects",
+    "require_bearer_url",
+    "require_port",
+    "require_secure_url",
+    "same_issuer",
+]
 
 
 def is_loopback(host: str) -> bool:
@@ -44,11 +52,26 @@ def require_secure_url(
         raise error(f"{what} must be an absolute https URL, got {url!r}")
     if parsed.scheme == "http" and not is_loopback(parsed.host):
         raise error(f"{what} must use https (http is allowed only on loopback), got {url!r}")
+    require_port(parsed, what, error=error)
     if parsed.fragment and not allow_fragment:
         raise error(f"{what} must not have a fragment, got {url!r}")
     if parsed.query and not allow_query:
         raise error(f"{what} must not have a query, got {url!r}")
     return parsed
+
+
+def require_port(
+    url: httpx.URL, what: str, *, error: type[OAuth2Error] = ValidationError
+) -> httpx.URL:
+    """Refuse a port no TCP connection has: ports are 1 to 65535 (RFC 9293 §3.1).
+
+    httpx takes any integer after the colon; ``:99999`` then connects, from a blocking client,
+    to port 34463 (99999 modulo 2**16), and from an asyncio one raises ``OverflowError``.
+    """
+    port = url.port
+    if port is not None and not 0 < port <= 65535:
+        raise error(f"{what}: port {port} is not a TCP port (1-65535)")
+    return url
 
 
 _BEARER_ORIGINS: set[str] = set()
@@ -73,7 +96,7 @@ def require_bearer_url(url: str) -> None:
         origin = url if end < 0 else url[:end]
         if origin in _BEARER_ORIGINS:
             return
-        host = urlsplit(url).hostname
+        host = _hostname(url)
         if host is not None and is_loopback(host):
             if len(_BEARER_ORIGINS) >= _BEARER_ORIGINS_MAX:
                 _BEARER_ORIGINS.clear()
@@ -84,6 +107,31 @@ def require_bearer_url(url: str) -> None:
     raise ValidationError(
         f"a bearer token is only sent over https (or http on loopback), not to {url!r}"
     )
+
+
+def _hostname(url: str) -> str | None:
+    """The host of ``url``, or None when it has none or cannot be read (``http://[::1``)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def refuse_redirects(options: dict[str, Any]) -> None:
+    """Take ``follow_redirects`` out of an authenticated request's httpx options; refuse True.
+
+    A request that carries a bearer token goes to the URL its caller gave, once that URL passed
+    :func:`require_bearer_url`, and nowhere else (RFC 6750 §5.3, RFC 9700 §4.11): a redirect
+    names a URL nobody checked, and httpx would resend the token to it when it is on the same
+    origin. The 3xx response is returned instead; its ``Location`` is the caller's to judge.
+    """
+    if options.pop("follow_redirects", None):
+        raise ValidationError(
+            "authenticated_request does not follow redirects (follow_redirects=True): a "
+            "redirect would send the bearer token to a URL nobody checked (RFC 6750 §5.3). "
+            "The 3xx response is returned: read its Location header, and call again with that "
+            "URL if you trust it"
+        )
 
 
 def same_issuer(a: str, b: str) -> bool:

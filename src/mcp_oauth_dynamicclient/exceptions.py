@@ -7,7 +7,9 @@ these, never in a bare ``KeyError``, ``TypeError`` or ``JSONDecodeError``::
     ├── ConfigurationError      the client was set up wrong (a bad URL, a missing setting)
     ├── ValidationError         a caller's input was refused before anything was sent
     ├── NetworkError            the request did not complete (connection refused, reset, timeout)
-    │   └── RateLimitExceeded   not sent: the client-side rate limit would make it wait too long
+    │   ├── RateLimitExceeded   not sent: the client-side rate limit would make it wait too long
+    │   ├── DeadlineExceeded    the operation's total deadline passed (a slow or trickling server)
+    │   └── ResponseTooLarge    the response body was over max_response_bytes; not read in full
     ├── StorageError            the token storage failed (file unreadable, Redis unreachable)
     ├── DiscoveryError          server metadata could not be fetched or was refused (RFC 8414, 9728)
     ├── RegistrationError       the registration or client configuration endpoint (RFC 7591, 7592)
@@ -33,11 +35,13 @@ __all__ = [
     "AuthorizationError",
     "CodeExchangeError",
     "ConfigurationError",
+    "DeadlineExceeded",
     "DiscoveryError",
     "NetworkError",
     "OAuth2Error",
     "RateLimitExceeded",
     "RegistrationError",
+    "ResponseTooLarge",
     "StorageError",
     "TokenError",
     "ValidationError",
@@ -113,6 +117,27 @@ class RateLimitExceeded(NetworkError):
 
     ``retry_after`` is the wait that was refused. It is final, never retried: retrying would
     wait what the caller said not to wait (see ``RateLimit``).
+    """
+
+
+class DeadlineExceeded(NetworkError):
+    """An operation ran past its ``deadline``: the total time for a request to the
+    authorization server, reading its whole response and any retries.
+
+    A ``NetworkError``, since the exchange did not complete (as with a timeout), whatever the
+    operation; never retried, the time being spent. Raised, for example, for a server that
+    sends its response a byte at a time, which per-read timeouts (``timeout``) never stop.
+    """
+
+
+class ResponseTooLarge(NetworkError):
+    """A response from the authorization server was larger than ``max_response_bytes``.
+
+    A ``NetworkError``, since the response was not received: a ``Content-Length`` over the
+    limit is refused before the body is read, else reading stops at the limit and the
+    connection is closed. It says nothing of the operation's outcome, so it is not the
+    operation's error class (``TokenError``, ``DiscoveryError``), and it is never retried: the
+    same request would get the same response.
     """
 
 

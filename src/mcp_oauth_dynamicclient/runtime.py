@@ -20,6 +20,10 @@ What it holds:
   senders (:class:`DirectSender`, :class:`AsyncDirectSender`) send once; the library's
   ``SyncSender`` / ``AsyncSender`` add retries, a rate limit, metrics and logs, for its own
   clients and for regenerated ones alike.
+- Bounded exchanges (:meth:`DirectSender.exchange`), which every sender sends through: a
+  response is read as a stream and refused past ``max_response_bytes``
+  (``ResponseTooLarge``), and an operation must be over by its :class:`Deadline`
+  (``DeadlineExceeded``), however slowly a server sends its bytes.
 - The package-owned cattrs converter (:func:`make_converter`): strict about JSON types (a
   number is never silently turned into a string), unset optional fields omitted on output,
   unknown members of an object kept in the model's ``extra`` mapping, since RFC 8414 §2,
@@ -31,31 +35,44 @@ What it holds:
 
 from __future__ import annotations
 
-import json
+import base64
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 import httpx
 
-from ._json import json_type_name
+from ._json import MAX_DEPTH, JsonTooDeep, json_type_name, loads
 from ._lazy import lazy_getattr
 from ._www_authenticate import parse_bearer_challenge
-from .exceptions import NetworkError, OAuth2Error, ValidationError
+from .exceptions import (
+    ConfigurationError,
+    DeadlineExceeded,
+    NetworkError,
+    OAuth2Error,
+    ResponseTooLarge,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     import cattrs
 
 __all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "AsyncDirectSender",
     "AsyncSenderProtocol",
     "ClientAuth",
+    "Deadline",
     "DirectSender",
     "FormValue",
     "LazyConverter",
     "SenderProtocol",
     "build_request",
+    "check_limits",
     "describe_problem",
     "error_from_response",
     "lazy_getattr",
@@ -90,6 +107,179 @@ class ClientAuth(Protocol):
         ...
 
 
+# -------------------------------------------------------------- limits: size and deadline
+
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""Largest response body read from an authorization server by default (4 MiB). Its documents
+(metadata, a JWK Set, a registration, tokens) are a few kilobytes; a larger body is refused."""
+
+DEFAULT_DEADLINE = 120.0
+"""Seconds one operation may take by default, its retries and their waits included."""
+
+
+def check_limits(max_response_bytes: object, deadline: object) -> None:
+    """Check the two limits of a sender (the settings of the same names).
+
+    Raises:
+        ConfigurationError: ``max_response_bytes`` is not a whole number >= 1, or
+            ``deadline`` not a finite number of seconds > 0; the message names it.
+    """
+    size = max_response_bytes
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigurationError(
+            f"max_response_bytes: expected a whole number of bytes >= 1, got {size!r}"
+        )
+    if (
+        isinstance(deadline, bool)
+        or not isinstance(deadline, (int, float))
+        or not math.isfinite(deadline)
+        or deadline <= 0
+    ):
+        raise ConfigurationError(f"deadline: expected a number of seconds > 0, got {deadline!r}")
+
+
+class Deadline:
+    """The instant an operation must be over by: ``seconds`` from now, on the monotonic clock.
+
+    One is made per operation and handed to each of its exchanges, so retries share it.
+    """
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def __repr__(self) -> str:
+        return f"Deadline(seconds={self.seconds!r}, remaining={self.remaining():.3f})"
+
+    def remaining(self) -> float:
+        """Seconds left; 0 or less once it has passed."""
+        return self.at - time.monotonic()
+
+
+_PHASES: dict[type[httpx.TimeoutException], str] = {
+    httpx.ConnectTimeout: "connect",
+    httpx.ReadTimeout: "read",
+    httpx.WriteTimeout: "write",
+    httpx.PoolTimeout: "pool",
+}
+
+
+class _Reading:
+    """The bookkeeping of one bounded exchange, shared by both senders (no I/O).
+
+    Counts the body's bytes against the limit (after any ``Content-Encoding`` is undone, so a
+    compressed body cannot expand past it), checks the deadline as parts arrive, shortens
+    httpx's per-phase timeouts to the time left, and builds the typed errors.
+    """
+
+    __slots__ = ("chunks", "deadline", "limit", "operation", "read", "request", "shortened")
+
+    def __init__(
+        self,
+        operation: str,
+        request: httpx.Request,
+        limit: int,
+        deadline: Deadline | None,
+        seconds: float,
+    ) -> None:
+        self.operation = operation
+        self.request = request
+        self.limit = limit
+        self.deadline = deadline if deadline is not None else Deadline(seconds)
+        self.chunks: list[bytes] = []
+        self.read = 0
+        self.shortened: set[str] = set()  # phases whose timeout is the deadline's time left
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline."""
+        return self.deadline.remaining()
+
+    def where(self) -> str:
+        return f"{self.operation}: {self.request.method} {safe_url(self.request.url)}"
+
+    def limit_timeouts(self, configured: httpx.Timeout) -> None:
+        """Give the request httpx's timeouts, none longer than the time left.
+
+        A blocking read cannot be interrupted, so this is what bounds the blocking sender's
+        waits; the asyncio one is cancelled at the deadline besides.
+
+        Raises:
+            DeadlineExceeded: no time is left: nothing is sent.
+        """
+        left = self.remaining()
+        if left <= 0:
+            raise self.expired()
+        given = self.request.extensions.get("timeout") or configured.as_dict()
+        timeouts: dict[str, float | None] = {}
+        for phase in _PHASES.values():
+            value = given.get(phase)
+            if value is None or value > left:
+                value = left
+                self.shortened.add(phase)
+            timeouts[phase] = value
+        # A new dict, not httpx's: httpcore reads it when each phase begins (see ``start``).
+        self.request.extensions = {**self.request.extensions, "timeout": timeouts}
+
+    def start(self, response: httpx.Response) -> None:
+        """The headers are in: refuse a ``Content-Length`` over the limit before reading.
+
+        Also cuts the body's read timeout to the time left now.
+        """
+        length = response.headers.get("content-length", "")
+        if length.isascii() and length.isdigit() and int(length) > self.limit:
+            raise self.too_large(f"its Content-Length is {int(length)} bytes; not read")
+        timeouts = self.request.extensions.get("timeout")
+        left = self.remaining()
+        if left <= 0:
+            raise self.expired()
+        if isinstance(timeouts, dict):
+            read = timeouts.get("read")
+            if read is None or read > left:
+                timeouts["read"] = left
+                self.shortened.add("read")
+
+    def add(self, chunk: bytes) -> None:
+        """Keep a part of the body, unless it takes the body over the limit or the deadline
+        has passed."""
+        self.read += len(chunk)
+        if self.read > self.limit:
+            raise self.too_large(f"stopped reading at {self.read} bytes")
+        if self.remaining() <= 0:
+            raise self.expired()
+        self.chunks.append(chunk)
+
+    def finish(self, response: httpx.Response) -> httpx.Response:
+        """``response`` with the body read (``.content``, ``.text``, ``.json()`` work)."""
+        response._content = b"".join(self.chunks)
+        return response
+
+    def too_large(self, detail: str) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"{self.where()}: the response is larger than max_response_bytes "
+            f"({self.limit} bytes): {detail}. Raise max_response_bytes if this server's "
+            "responses are really that large"
+        )
+
+    def expired(self) -> DeadlineExceeded:
+        seconds = self.deadline.seconds
+        return DeadlineExceeded(
+            f"{self.where()} did not complete within the deadline of {seconds:g}s (the "
+            "deadline setting bounds an operation in all, its retries included; timeout "
+            "bounds each wait for the network). Raise deadline if this server is that slow"
+        )
+
+    def failed(self, error: httpx.TransportError) -> NetworkError:
+        """The error for a transport failure: ``DeadlineExceeded`` for a timeout the deadline
+        set (or one after it passed), else :func:`transport_error`."""
+        if isinstance(error, httpx.TimeoutException):
+            phase = _PHASES.get(type(error))
+            if phase in self.shortened or self.remaining() <= 0:
+                return self.expired()
+        return transport_error(self.operation, self.request, error)
+
+
 # ------------------------------------------------------------------------------- senders
 
 
@@ -101,7 +291,8 @@ class SenderProtocol(Protocol):
     the response into the result or raises the operation's typed error. ``idempotent`` is the
     spec's ``x-idempotent``: whether the request may be sent again once it may have reached
     the server. An implementation sends with ``http_client`` and turns transport failures into
-    ``NetworkError`` (:func:`send_errors`).
+    ``NetworkError``; :meth:`DirectSender.exchange` does that, and bounds the response's size
+    and the time it takes.
     """
 
     def send(
@@ -134,7 +325,24 @@ class AsyncSenderProtocol(Protocol):
 
 
 class DirectSender:
-    """The default sender: each request is sent once, with no retry, pacing or metrics."""
+    """The default sender: each request is sent once, with no retry, pacing or metrics.
+
+    Every exchange is bounded (see :meth:`exchange`): the response body is read up to
+    ``max_response_bytes``, and the whole exchange must be over within ``deadline`` seconds.
+
+    Raises:
+        ConfigurationError: a limit is not a positive number (see :func:`check_limits`).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> None:
+        check_limits(max_response_bytes, deadline)
+        self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
 
     def send(
         self,
@@ -146,14 +354,53 @@ class DirectSender:
         idempotent: bool,
     ) -> T:
         """Build, send once and parse (see :class:`SenderProtocol`)."""
-        request = build()
-        with send_errors(operation, request):
-            response = http_client.send(request)
-        return parse(response)
+        return parse(self.exchange(http_client, operation, build()))
+
+    def exchange(
+        self,
+        http_client: httpx.Client,
+        operation: str,
+        request: httpx.Request,
+        deadline: Deadline | None = None,
+    ) -> httpx.Response:
+        """Send ``request`` and read its whole response, within the limits; return it read.
+
+        ``deadline`` is the operation's (one that spans retries); by default a new one of
+        ``self.deadline`` seconds. Each wait for the network is shortened to the time left;
+        the deadline is checked again each time a part of the body arrives.
+
+        Raises:
+            ResponseTooLarge: the body (or its ``Content-Length``) is over the limit.
+            DeadlineExceeded: the deadline passed before the response was read.
+            NetworkError: any other transport failure.
+        """
+        reading = _Reading(operation, request, self.max_response_bytes, deadline, self.deadline)
+        reading.limit_timeouts(http_client.timeout)
+        try:
+            response = http_client.send(request, stream=True)
+            try:
+                reading.start(response)
+                for chunk in response.iter_bytes():
+                    reading.add(chunk)
+            finally:
+                response.close()
+        except httpx.TransportError as exc:
+            raise reading.failed(exc) from exc
+        return reading.finish(response)
 
 
 class AsyncDirectSender:
     """The default asyncio sender: each request is sent once (see :class:`DirectSender`)."""
+
+    def __init__(
+        self,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> None:
+        check_limits(max_response_bytes, deadline)
+        self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
 
     async def send(
         self,
@@ -165,10 +412,37 @@ class AsyncDirectSender:
         idempotent: bool,
     ) -> T:
         """Build, send once and parse (see :class:`SenderProtocol`)."""
-        request = build()
-        with send_errors(operation, request):
-            response = await http_client.send(request)
-        return parse(response)
+        return parse(await self.exchange(http_client, operation, build()))
+
+    async def exchange(
+        self,
+        http_client: httpx.AsyncClient,
+        operation: str,
+        request: httpx.Request,
+        deadline: Deadline | None = None,
+    ) -> httpx.Response:
+        """:meth:`DirectSender.exchange` for asyncio (or trio): the whole exchange, waits for a
+        connection and for each byte included, is cancelled when the deadline passes."""
+        import anyio  # httpx's own dependency, loaded by its transport already
+
+        reading = _Reading(operation, request, self.max_response_bytes, deadline, self.deadline)
+        reading.limit_timeouts(http_client.timeout)
+        try:
+            with anyio.fail_after(reading.remaining()) as scope:
+                response = await http_client.send(request, stream=True)
+                try:
+                    reading.start(response)
+                    async for chunk in response.aiter_bytes():
+                        reading.add(chunk)
+                finally:
+                    await response.aclose()
+        except httpx.TransportError as exc:
+            raise reading.failed(exc) from exc
+        except TimeoutError:
+            if scope.cancel_called:
+                raise reading.expired() from None
+            raise
+        return reading.finish(response)
 
 
 # ---------------------------------------------------------------------------- redaction
@@ -193,6 +467,9 @@ def safe_url(url: httpx.URL | str) -> str:
 # --------------------------------------------------------------------------- Retry-After
 
 
+_MAX_DELAY = float(2**31)
+
+
 def parse_retry_after(
     value: str | None, *, date: str | None = None, now: float | None = None
 ) -> float | None:
@@ -201,12 +478,16 @@ def parse_retry_after(
     ``value`` is delay-seconds or an HTTP-date. A date is measured from the response's ``Date``
     header (``date``) when there is one, so the two clocks' skew does not matter, else from
     ``now`` (``time.time()``). A date in the past is 0 seconds; garbage is None.
+
+    delay-seconds is ASCII digits only (``1*DIGIT``, RFC 9110 §10.2.3; a header decoded as
+    Latin-1 may hold ``²``, which Python calls a digit). One too large to represent is read as
+    2**31 seconds, as RFC 9111 §1.2.2 has caches do for delta-seconds, so the result is finite.
     """
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return min(float(value), _MAX_DELAY)  # float() of any length: at worst inf
     when = _http_date(value)
     if when is None:
         return None
@@ -226,11 +507,10 @@ def _http_date(value: str) -> float | None:
 
     try:
         when = parsedate_to_datetime(value)
+        # In the try: year 9999 with a negative offset is past what a datetime can hold in UTC.
+        return None if when.tzinfo is None else when.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return None
-    return when.timestamp()
 
 
 def retry_after_of(headers: Mapping[str, str]) -> float | None:
@@ -369,19 +649,99 @@ def _content_type(response: httpx.Response) -> str:
     return value.split(";")[0].strip().lower()
 
 
-def _decode_json(response: httpx.Response) -> Any:
-    """The JSON body, or ``...`` when the body is not JSON."""
+def _decode_json(response: httpx.Response) -> tuple[Any, str | None]:
+    """The JSON body and None, or None and what the body is when it is not JSON we read.
+
+    A body nested deeper than ``_json.MAX_DEPTH`` is refused like one that is not JSON (RFC
+    8259 §9), so a hostile server cannot exhaust the parser's stack.
+    """
     try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return ...
+        return loads(response.content), None
+    except JsonTooDeep:
+        return None, f"a JSON body nested deeper than {MAX_DEPTH} levels"
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        if not response.content:
+            return None, "an empty body"
+        kind = _content_type(response) or "no content type"
+        return None, f"a body that is not JSON ({kind})"
 
 
-def _describe_body(response: httpx.Response) -> str:
-    if not response.content:
-        return "an empty body"
-    kind = _content_type(response) or "no content type"
-    return f"a body that is not JSON ({kind})"
+#: Request fields that carry secrets (RFC 6749 §4.1.3, §6, §2.3.1; RFC 7636 §4.5; RFC 7523
+#: §2.1-2.2; RFC 8693 §2.1; RFC 8628 §3.4; RFC 7009 §2.1; RFC 7662 §2.1; RFC 7591 §2.3).
+_SECRET_FIELDS = frozenset(
+    {
+        "code",
+        "code_verifier",
+        "refresh_token",
+        "client_secret",
+        "client_assertion",
+        "assertion",
+        "subject_token",
+        "actor_token",
+        "device_code",
+        "token",
+        "password",
+        "software_statement",
+        "registration_access_token",
+    }
+)
+_SHORTEST_SECRET = 4  # shorter values are not secrets worth a search (and would mangle text)
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - a Response built by hand has none
+    except RuntimeError:
+        return False
+    return True
+
+
+def _sent_secrets(request: httpx.Request) -> list[str]:
+    """The secrets ``request`` carried: its ``Authorization`` credentials and the values of
+    its secret form or JSON fields (``_SECRET_FIELDS``), longest first."""
+    found: set[str] = set()
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    credentials = credentials.strip()
+    if credentials:
+        found.add(credentials)
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials, validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                decoded = ""
+            password = decoded.partition(":")[2]
+            found.update({unquote_plus(password), password})
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = b""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body and kind == "application/x-www-form-urlencoded":
+        for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+            if name in _SECRET_FIELDS:
+                found.add(value)
+    elif body and kind == "application/json":
+        try:
+            document = loads(body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            found.update(
+                value
+                for name, value in document.items()
+                if name in _SECRET_FIELDS and isinstance(value, str)
+            )
+    secrets = {value for value in found if len(value) >= _SHORTEST_SECRET}
+    secrets |= {quote(value, safe="") for value in secrets}  # as a server may echo it encoded
+    return sorted(secrets, key=len, reverse=True)
+
+
+def _redact_secrets(text: str, secrets: list[str]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
 
 
 def error_from_response(
@@ -394,12 +754,15 @@ def error_from_response(
     error that says what was received. A ``Retry-After`` header (RFC 9110 §10.2.3) becomes the
     error's ``retry_after``, in seconds.
     """
-    payload = _decode_json(response)
+    payload, problem = _decode_json(response)
     fields: dict[str, str] = {}
     if isinstance(payload, dict):
         fields = {k: v for k, v in payload.items() if isinstance(v, str)}
     if "error" not in fields:
         fields = {**_bearer_challenge(response), **fields}
+    secrets = _sent_secrets(response.request) if _has_request(response) else []
+    if secrets:  # a server that echoes what it was sent ("invalid refresh token: <token>")
+        fields = {name: _redact_secrets(value, secrets) for name, value in fields.items()}
     code = fields.get("error")
     description = fields.get("error_description")
     message = f"{operation} failed with HTTP {response.status_code}"
@@ -407,8 +770,8 @@ def error_from_response(
         message += f": {code}"
         if description:
             message += f": {description}"
-    elif payload is ...:
-        message += f" and {_describe_body(response)}"
+    elif problem is not None:
+        message += f" and {problem}"
     else:
         message += " and no OAuth error code"
     return error_class(
@@ -435,10 +798,10 @@ def parse_model(
     """
     if not response.is_success:
         raise error_from_response(response, error_class, operation)
-    payload = _decode_json(response)
+    payload, problem = _decode_json(response)
     prefix = f"{operation}: HTTP {response.status_code} with"
-    if payload is ...:
-        raise error_class(f"{prefix} {_describe_body(response)}", response=response)
+    if problem is not None:
+        raise error_class(f"{prefix} {problem}", response=response)
     if not isinstance(payload, dict):
         found = json_type_name(payload)
         raise error_class(f"{prefix} {found}, expected a JSON object", response=response)

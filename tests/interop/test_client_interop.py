@@ -624,7 +624,7 @@ def test_client_credentials_for_a_resource(
     """RFC 6749 §4.4 with RFC 8707: the token's audience is the resource."""
     client = api.client(auth_server=oidc_provider.issuer, resource=resource_server.url)
     registration: ClientRegistration = client.register()
-    assert set(registration.grant_types) == {"client_credentials", DEVICE_GRANT}
+    assert set(registration.grant_types) == {"client_credentials", DEVICE_GRANT, "refresh_token"}
 
     token: TokenResponse = client.get_token(scope="mcp:read")
     assert token.refresh_token is None

@@ -24,7 +24,7 @@ import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
-from .._concurrency import async_sleep, async_to_thread
+from .._concurrency import async_settle, async_sleep, async_to_thread
 from .._discovery import (
     ENDPOINTS,
     PRM_PATH,
@@ -42,7 +42,13 @@ from .._logging import CLIENT, client_logger, emit
 from .._observe import record_resource_request
 from .._pkce import code_challenge, make_code_verifier, make_nonce, make_state, same_secret
 from .._public import public
-from .._urls import require_bearer_url, require_secure_url, same_issuer
+from .._urls import (
+    refuse_redirects,
+    require_bearer_url,
+    require_port,
+    require_secure_url,
+    same_issuer,
+)
 from .._www_authenticate import parse_bearer_challenge
 from ..exceptions import (
     AuthorizationError,
@@ -85,6 +91,7 @@ else:
 __all__ = ["OAuth2Client"]
 
 T = TypeVar("T")
+CLIENT_CREDENTIALS = "client_credentials"
 #: RFC 7592 answers that mean the registration is gone (401 per §2; 403 and 404 in practice).
 _GONE = frozenset({401, 403, 404})
 
@@ -137,7 +144,11 @@ class OAuth2Client:
             else httpx.AsyncClient(timeout=self.config.timeout)
         )
         self._sender = AsyncSender(
-            retry_config=retry_config, rate_limit=rate_limit, metrics_collector=metrics_collector
+            retry_config=retry_config,
+            rate_limit=rate_limit,
+            metrics_collector=metrics_collector,
+            max_response_bytes=self.config.max_response_bytes,
+            deadline=self.config.deadline,
         )
         self._metrics = metrics_collector
         self._endpoints_client: gen.AsyncEndpointClient | None = None
@@ -178,9 +189,26 @@ class OAuth2Client:
             self._metrics.count(event)
 
     def _got_token(
-        self, registration: ClientRegistration, token: TokenResponse, grant_type: str
+        self,
+        registration: ClientRegistration,
+        token: TokenResponse,
+        grant_type: str,
+        *,
+        asked: str | None = None,
     ) -> None:
-        """Count and log tokens obtained by a grant (never the tokens themselves)."""
+        """Count and log tokens obtained by a grant (never the tokens themselves); a scope
+        narrower than the one ``asked`` for is a WARNING (RFC 6749 §3.3: the server may)."""
+        if asked and token.scope is not None:
+            missing = sorted(set(asked.split()) - set(token.scope.split()))
+            if missing:
+                self._event(
+                    "scope_narrowed",
+                    f"the server granted {token.scope!r}, without {' '.join(missing)} that "
+                    "was asked for",
+                    logging.WARNING,
+                    client_id=registration.client_id,
+                    scope=token.scope,
+                )
         self._count("token_exchanges")
         self._event(
             "token_exchange",
@@ -758,6 +786,107 @@ class OAuth2Client:
             registration = await self.register()
         return self._token_key(registration.client_id)
 
+    async def _held_key(self) -> str:
+        """The storage key of this client's token, registering nothing.
+
+        Raises:
+            TokenError: this client has no registration yet, so no token either.
+        """
+        registration = self._registration
+        if registration is None:
+            if self.config.client_id is not None or self.config.client_metadata_url is not None:
+                registration = await self.register()  # configured: nothing is registered
+            else:
+                await self._find_issuer()
+                registration = self._registration = await self._stored_registration()
+        if registration is None:
+            raise TokenError(
+                "no token yet: this client has not signed in with "
+                f"{self._issuer or self.config.resource} (authorize with exchange_code, "
+                "get_token or the device flow first)"
+            )
+        return self._token_key(registration.client_id)
+
+    async def access_token(self) -> str:
+        """A valid access token: the one stored, refreshed when it is about to expire, or,
+        for a client credentials token, fetched anew (RFC 6749 §4.4.3). Registers nothing.
+
+        Raises:
+            TokenError: there is none to be had without the user (authorize first), or the
+                refresh was refused (``invalid_grant``: sign in again).
+        """
+        key = await self._held_key()
+        token = self.tokens.held_token(key) or await self.tokens.get_valid_token(key)
+        return token.access_token
+
+    def current_token(self) -> TokenResponse | None:
+        """The valid token this client object holds in memory, without asking anyone: None
+        when it has none yet (after a restart, until a call such as ``access_token()`` has
+        read the storage) or it is about to expire."""
+        registration = self._registration
+        if registration is None or self._issuer is None:
+            return None
+        return self.tokens.held_token(self._token_key(registration.client_id))
+
+    async def logout(self) -> bool:
+        """Sign out: revoke the stored tokens, the refresh token first (RFC 7009 §2.1: it ends
+        the grant), and forget what is stored for this client and server (tokens, pending
+        authorization requests, the resource's server). The registration is kept.
+
+        Returns whether the server revoked the tokens; they are forgotten either way (a
+        server without a revocation endpoint, or one that fails, is logged at WARNING).
+        """
+        try:
+            key = await self._held_key()
+        except TokenError:
+            key = None
+        revoked = True
+        token = await self.tokens.get_token(key) if key is not None else None
+        if token is not None and self._registration is not None:
+            revoked = await self._revoke_all(self._registration, token)
+        if key is not None:
+            await self.tokens.delete_token(key)
+        issuer = self._issuer
+        for stored in await self.storage.list_tokens():
+            if issuer is not None and stored.startswith(f"pending:{issuer}:"):
+                await self.storage.delete_token(stored)
+        if self.config.resource is not None and self.config.auth_server is None:
+            await self.storage.delete_token(resource_key(self.config.resource))
+        self._last_state = None
+        self._event("logout", "signed out", revoked=revoked)
+        return revoked
+
+    async def _revoke_all(self, registration: ClientRegistration, token: TokenResponse) -> bool:
+        """Revoke ``token``'s refresh token, then its access token; whether both were."""
+        url = (await self.discover()).revocation_endpoint
+        if url is None:
+            self._event(
+                "logout",
+                "the server has no revocation endpoint: tokens only forgotten",
+                logging.WARNING,
+            )
+            return False
+        for value, hint in (
+            (token.refresh_token, "refresh_token"),
+            (token.access_token, "access_token"),
+        ):
+            if not value:
+                continue
+            body = gen.RevocationRequest(token=value, token_type_hint=hint)
+            try:
+                await self._endpoints.revoke_token(
+                    url, body, client_auth=self._client_auth(registration)
+                )
+            except OAuth2Error as exc:
+                self._event(
+                    "logout",
+                    f"revoking the {hint} failed ({exc.error_code or exc.status_code}): "
+                    "forgotten all the same",
+                    logging.WARNING,
+                )
+                return False
+        return True
+
     def _resources(self, resource: str | None = None) -> list[str] | None:
         chosen = resource or self._resource  # RFC 8707 §2: as the resource publishes it
         return [chosen] if chosen else None
@@ -781,6 +910,8 @@ class OAuth2Client:
         one, else the resource's ``scopes_supported`` (RFC 9728 §2), else None: no scope
         parameter, so the server applies its default (RFC 6749 §3.3)."""
         if scope is not None:
+            if not isinstance(scope, str):
+                raise ValidationError(f"scope: expected a space-separated string, got {scope!r}")
             return scope or None
         if self.config.scope:
             return self.config.scope
@@ -893,6 +1024,9 @@ class OAuth2Client:
         """
         from .._authorization import parse_callback
 
+        for name, value in (("state", state), ("iss", iss)):
+            if value is not None and (not isinstance(value, str) or not _printable(value)):
+                raise ValidationError(f"{name}: expected a string of printable characters")
         callback = parse_callback(authorization_code)
         if callback.from_url and callback.state is None:
             refused = f" (it says error={callback.error!r})" if callback.error else ""
@@ -962,7 +1096,7 @@ class OAuth2Client:
         if token.id_token is not None:
             await self._validate_id_token(token.id_token, registration, pending.nonce)
         kept = await self._keep(registration, token)
-        self._got_token(registration, kept, "authorization_code")
+        self._got_token(registration, kept, "authorization_code", asked=pending.scope)
         return kept
 
     async def _jwks(self) -> gen.JsonWebKeySet:
@@ -994,6 +1128,8 @@ class OAuth2Client:
     async def refresh_grant(self, token: TokenResponse) -> TokenResponse:
         """Exchange ``token``'s refresh token for a new token (RFC 6749 §6); stores nothing.
 
+        A client credentials token has none: a new one is fetched by that grant (§4.4.3).
+
         ``TokenManager`` calls it (the ``Refresher`` protocol). Applications call
         ``refresh_token``, which keeps the result, or let ``authenticated_request`` refresh.
 
@@ -1001,6 +1137,8 @@ class OAuth2Client:
             TokenError: ``token`` has no refresh token, or the server refused it.
         """
         if not token.refresh_token:
+            if token.grant_type == CLIENT_CREDENTIALS:  # RFC 6749 §4.4.3: fetched anew
+                return await self._client_credentials(token.scope)
             raise TokenError("the token has no refresh token; authorize again")
         return await self._refresh_with(token.refresh_token, token)
 
@@ -1057,22 +1195,40 @@ class OAuth2Client:
         )
         return kept
 
-    async def get_token(self, scope: str | None = None) -> TokenResponse:
+    async def get_token(self, scope: str | None = None, *, force: bool = False) -> TokenResponse:
         """A token for the client itself: the client credentials grant (RFC 6749 §4.4).
 
-        When the server no longer knows a dynamically registered client (``invalid_client``),
-        the client registers again, once, and retries.
+        The token already held is returned while it is valid and covers ``scope`` (``force``
+        fetches a new one anyway); it comes with no refresh token (§4.4.3), so
+        ``authenticated_request`` and ``access_token`` fetch a new one when it expires. When
+        the server no longer knows a dynamically registered client (``invalid_client``), the
+        client registers again, once, and retries.
         """
+        wanted = await self._scope(scope)
+        registration = await self.register()
+        key = self._token_key(registration.client_id)
+        if not force:
+            held = await self.tokens.get_token(key)
+            if (
+                held is not None
+                and held.grant_type == CLIENT_CREDENTIALS
+                and not held.is_expired(self.tokens.skew, now=self._clock())
+                and _covers(held.scope, wanted)
+            ):
+                return held
+        fresh = await self._client_credentials(wanted)
+        return await self._keep(self._registration or registration, fresh)
+
+    async def _client_credentials(self, scope: str | None) -> TokenResponse:
+        """A new token by the client credentials grant, not stored (RFC 6749 §4.4.2)."""
         supported = (await self.discover()).grant_types_supported
-        if supported is not None and "client_credentials" not in supported:
+        if supported is not None and CLIENT_CREDENTIALS not in supported:
             raise TokenError(
                 f"{self.issuer} does not offer the client_credentials grant "
                 f"(grant_types_supported: {list(supported)})",
                 error_code="unsupported_grant_type",
             )
-        body = gen.ClientCredentialsTokenRequest(
-            scope=await self._scope(scope), resource=self._resources()
-        )
+        body = gen.ClientCredentialsTokenRequest(scope=scope, resource=self._resources())
         registration = await self.register()
         try:
             wire = await self._token_request(body, registration)
@@ -1081,11 +1237,11 @@ class OAuth2Client:
                 raise
             registration = await self.register(force=True)
             wire = await self._token_request(body, registration)
-        kept = await self._keep(
-            registration, _models.TokenResponse.from_wire(wire, now=self._clock())
+        token = _models.TokenResponse.from_wire(
+            wire, now=self._clock(), grant_type=CLIENT_CREDENTIALS
         )
-        self._got_token(registration, kept, "client_credentials")
-        return kept
+        self._got_token(registration, token, CLIENT_CREDENTIALS, asked=scope)
+        return token
 
     async def revoke_token(
         self, token: str | TokenResponse, token_type: str = "access_token"
@@ -1175,14 +1331,21 @@ class OAuth2Client:
         return device
 
     async def poll_device_authorization(
-        self, device_code: str, *, interval: float | None = None, timeout: float | None = None
+        self,
+        device_code: str,
+        *,
+        interval: float | None = None,
+        timeout: float | None = None,
+        on_pending: Callable[[float], object] | None = None,
     ) -> TokenResponse:
         """Poll until the user approves (RFC 8628 §3.4, §3.5).
 
         Waits ``interval`` seconds between polls (the server's, or 5), 5 more after each
         ``slow_down``; ``authorization_pending`` keeps polling; ``access_denied`` and
         ``expired_token`` raise ``AuthorizationError``. Gives up at the device code's expiry
-        or after ``timeout`` seconds. Cancel the task (asyncio) to stop early.
+        or after ``timeout`` seconds. Cancel the task (asyncio) to stop early. ``on_pending``
+        is called before each poll with the seconds left, so a UI can show progress (a
+        coroutine function is awaited).
         """
         device = self._devices.get(device_code)
         wait = interval if interval is not None else (device.interval if device else 5)
@@ -1198,6 +1361,8 @@ class OAuth2Client:
                     error_code="expired_token",
                 )
             await async_sleep(wait)
+            if on_pending is not None:
+                await async_settle(on_pending(max(0.0, deadline - self._clock())))
             try:
                 wire = await self._token_request(body, registration)
             except TokenError as exc:
@@ -1212,6 +1377,23 @@ class OAuth2Client:
             kept = await self._keep(registration, token)
             self._got_token(registration, kept, "urn:ietf:params:oauth:grant-type:device_code")
             return kept
+
+    async def device_login(
+        self,
+        on_code: Callable[[DeviceAuthorization], object],
+        *,
+        scope: str | None = None,
+        timeout: float | None = None,
+        on_pending: Callable[[float], object] | None = None,
+    ) -> TokenResponse:
+        """The whole device flow (RFC 8628): start it, hand the user code and URI to
+        ``on_code`` to show (a coroutine function is awaited), and poll until the user
+        approves; the token is stored and returned."""
+        device = await self.start_device_authorization(scope)
+        await async_settle(on_code(device))
+        return await self.poll_device_authorization(
+            device.device_code, timeout=timeout, on_pending=on_pending
+        )
 
     # ---------------------------------------------------------------- protected resources
 
@@ -1285,9 +1467,13 @@ class OAuth2Client:
         Without ``token`` the stored token is used, refreshed before it expires, and refreshed
         once more (with one retry) if the resource answers 401 ``invalid_token``. ``kwargs``
         go to ``httpx`` (``json``, ``params``, ``headers``…). The URL must be https, or http
-        on loopback, so the token is never sent in clear over a network.
+        on loopback, so the token is never sent in clear over a network. Redirects are not
+        followed: a 3xx comes back as the response (``follow_redirects=True`` raises
+        ``ValidationError``), so the token goes only to the URL given. A URL or an option
+        httpx cannot take raises ``ValidationError`` too.
         """
         require_bearer_url(str(url))
+        refuse_redirects(kwargs)
         headers = kwargs.pop("headers", None)
         if token is not None:
             access_token = _models.token_value(token, "access_token")
@@ -1296,7 +1482,7 @@ class OAuth2Client:
         key = (
             self._token_key(registration.client_id)
             if registration is not None
-            else await self._current_key()
+            else await self._held_key()
         )
         current = self.tokens.held_token(key) or await self.tokens.get_valid_token(key)
         response = await self._send_with(method, url, current.access_token, headers, kwargs)
@@ -1327,7 +1513,11 @@ class OAuth2Client:
         else:
             merged = httpx.Headers(headers)
             merged["Authorization"] = authorization
-        request = self._http.build_request(method, url, headers=merged, **options)
+        try:
+            request = self._http.build_request(method, url, headers=merged, **options)
+        except (httpx.InvalidURL, TypeError) as exc:  # a bad URL, option or body: the caller's
+            raise ValidationError(f"authenticated_request: cannot build it: {exc}") from exc
+        require_port(request.url, "authenticated_request")
         started = time.perf_counter()
         try:
             response = await self._http.send(request)
@@ -1368,3 +1558,15 @@ def _same_user(earlier: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
             "token is kept",
             error_code="invalid_id_token",
         )
+
+
+def _printable(value: str) -> bool:
+    """Whether ``value`` holds printable characters only (no control or surrogate ones)."""
+    return value.isprintable()
+
+
+def _covers(granted: str | None, wanted: str | None) -> bool:
+    """Whether a token granted ``granted`` serves a request for ``wanted`` (None: any)."""
+    if wanted is None:
+        return True
+    return granted is not None and set(wanted.split()) <= set(granted.split())

@@ -207,7 +207,7 @@ class TokenManager:
                 if current is not None and self._settled(current, stale, force):
                     return current
                 base = current if current is not None else stale
-                if not base.refresh_token:
+                if not base.refresh_token and base.grant_type != "client_credentials":
                     raise TokenError(
                         f"the token under {key!r} has expired and has no refresh token: "
                         "authorize again",
@@ -230,6 +230,16 @@ class TokenManager:
                         error_code=exc.error_code,
                         status_code=exc.status_code,
                     )
+                    if exc.error_code == "invalid_grant":
+                        raise TokenError(
+                            f"{exc.message}: the refresh token is no longer valid (expired or "
+                            "revoked); sign in again (the stored token was removed)",
+                            error_code=exc.error_code,
+                            error_description=exc.error_description,
+                            error_uri=exc.error_uri,
+                            status_code=exc.status_code,
+                            response=exc.response,
+                        ) from exc
                     raise
                 # Stored before the lock is released: nobody can use the rotated-out token.
                 kept = await self.store_token(key, fresh)
