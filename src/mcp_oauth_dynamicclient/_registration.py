@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._models import ClientRegistration, load
-from ._urls import same_issuer
+from ._urls import redirect_matches, same_issuer
 from .exceptions import RegistrationError, ValidationError
 
 if TYPE_CHECKING:
@@ -151,7 +151,10 @@ def fits(
         and not (lifetime and now - registration.registered_at > lifetime)
         and (configured == "auto" or asked == configured)
         and registration.token_endpoint_auth_method in usable_methods(config)
-        and set(config.redirect_uris) <= set(registration.redirect_uris)
+        and all(
+            any(redirect_matches(uri, known) for known in registration.redirect_uris)
+            for uri in config.redirect_uris
+        )
     )
 
 
@@ -218,7 +221,11 @@ def from_response(
             f"token_endpoint_auth_method={method!r} and what it needs (private_key), or "
             "ask the server's operator"
         )
-    missing = sorted(set(config.redirect_uris) - set(registration.redirect_uris))
+    missing = sorted(
+        uri
+        for uri in config.redirect_uris
+        if not any(redirect_matches(uri, known) for known in registration.redirect_uris)
+    )
     if missing:
         raise RegistrationError(
             f"the server registered {registration.client_id!r} with redirect_uris "

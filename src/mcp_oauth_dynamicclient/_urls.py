@@ -17,6 +17,7 @@ from .exceptions import ConfigurationError, OAuth2Error, ValidationError
 
 __all__ = [
     "is_loopback",
+    "redirect_matches",
     "refuse_redirects",
     "require_bearer_url",
     "require_port",
@@ -33,6 +34,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def redirect_matches(requested: str, registered: str) -> bool:
+    """Whether ``requested`` is the ``registered`` redirect URI: the same string, or, for an
+    http loopback IP literal, the same but for the port (RFC 8252 §7.3: a native app takes an
+    ephemeral port at the time of the request, and servers accept any)."""
+    if requested == registered:
+        return True
+    try:
+        asked, known = urlsplit(requested), urlsplit(registered)
+        if asked.scheme != "http" or known.scheme != "http" or asked.hostname is None:
+            return False
+        ipaddress.ip_address(asked.hostname)  # an IP literal, not "localhost" (§8.3)
+        asked.port, known.port  # noqa: B018 - a bad port is no match
+    except ValueError:
+        return False
+    return (
+        is_loopback(asked.hostname)
+        and (asked.hostname, asked.path, asked.query) == (known.hostname, known.path, known.query)
+        and not asked.fragment
+        and not known.fragment
+    )
 
 
 def require_secure_url(

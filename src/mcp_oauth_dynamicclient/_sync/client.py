@@ -50,6 +50,7 @@ from .._pkce import (
 )
 from .._public import public
 from .._urls import (
+    redirect_matches,
     refuse_redirects,
     require_bearer_url,
     require_port,
@@ -942,7 +943,9 @@ class SyncOAuth2Client:
         )
         if redirect_uri is None:
             raise ConfigurationError("redirect_uris: required for the authorization code flow")
-        if registration.redirect_uris and redirect_uri not in registration.redirect_uris:
+        if registration.redirect_uris and not any(
+            redirect_matches(redirect_uri, known) for known in registration.redirect_uris
+        ):
             raise ValidationError(f"redirect_uri {redirect_uri!r} is not a registered redirect URI")
         state = state or make_state()
         verifier = make_code_verifier()

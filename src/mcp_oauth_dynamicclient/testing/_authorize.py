@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from .._generated import AuthorizationErrorResponse, AuthorizationResponse, converter
+from .._urls import redirect_matches
 from ._context import Context
 from ._http import NO_STORE, OAuthProblem, optional_param, sanitize
 from ._scopes import allowed_scopes, check_scope, default_scope, parse_resources, parse_scope
@@ -74,7 +75,7 @@ def _client_and_redirect(
         if len(registered) != 1:
             raise OAuthProblem("invalid_request", "redirect_uri is required")
         return client, registered[0], None
-    if requested not in registered:
+    if not any(redirect_matches(requested, known) for known in registered):  # RFC 8252 §7.3
         raise OAuthProblem("invalid_request", "redirect_uri does not match a registered one")
     return client, requested, requested
 
