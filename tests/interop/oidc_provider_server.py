@@ -328,6 +328,7 @@ def run_oidc_provider(
     default_resource: str | None = None,
     device_interval: int | None = None,
     access_token_format: Literal["opaque", "jwt"] = "opaque",
+    interactions: Literal["headless", "pages"] = "headless",
     startup_timeout: float = 30.0,
     max_lifetime: int = 3600,
 ) -> Iterator[OidcProvider]:
@@ -345,6 +346,9 @@ def run_oidc_provider(
         access_token_format: ``"opaque"`` (default; such access tokens can be introspected
             and revoked) or ``"jwt"`` (RFC 9068 ``at+jwt`` signed with the key in ``/jwks``;
             oidc-provider refuses to introspect those).
+        interactions: ``"headless"`` (default; :func:`authorize` completes login and consent
+            without a page) or ``"pages"`` (oidc-provider's own interactive login form and
+            consent page, for a real browser; :func:`authorize` cannot get through those).
         startup_timeout: seconds to wait for the READY line.
         max_lifetime: the server exits by itself after this many seconds (safety net).
 
@@ -363,6 +367,7 @@ def run_oidc_provider(
         f"--port={port}",
         f"--max-lifetime={max_lifetime}",
         f"--access-token-format={access_token_format}",
+        f"--interactions={interactions}",
     ]
     if issuer is not None:
         command.append(f"--issuer={issuer}")

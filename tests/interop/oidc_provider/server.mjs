@@ -7,11 +7,12 @@
 // Usage:
 //   node server.mjs [--port N] [--issuer URL] [--default-resource URL]
 //                   [--device-interval SECONDS] [--access-token-format opaque|jwt]
-//                   [--max-lifetime SECONDS]
+//                   [--max-lifetime SECONDS] [--interactions headless|pages]
 //
 // Every option can also come from the environment (argv wins):
 //   OIDC_PROVIDER_PORT, OIDC_PROVIDER_ISSUER, OIDC_PROVIDER_DEFAULT_RESOURCE,
 //   OIDC_PROVIDER_DEVICE_INTERVAL, OIDC_PROVIDER_ACCESS_TOKEN_FORMAT, OIDC_PROVIDER_MAX_LIFETIME,
+//   OIDC_PROVIDER_INTERACTIONS,
 //   OIDC_PROVIDER_IGNORE_STDIN=1 (do not exit when stdin reaches EOF).
 //
 // Port 0 (the default) lets the kernel pick a free port; the issuer then defaults to
@@ -52,6 +53,7 @@ const { values: argv } = parseArgs({
     'device-interval': { type: 'string' },
     'access-token-format': { type: 'string' },
     'max-lifetime': { type: 'string' },
+    interactions: { type: 'string' },
   },
   strict: true,
 });
@@ -80,6 +82,15 @@ const maxLifetime = integerOption('max-lifetime', 'OIDC_PROVIDER_MAX_LIFETIME', 
 const accessTokenFormat = option('access-token-format', 'OIDC_PROVIDER_ACCESS_TOKEN_FORMAT', 'opaque');
 if (!['opaque', 'jwt'].includes(accessTokenFormat)) {
   console.error(`invalid --access-token-format / OIDC_PROVIDER_ACCESS_TOKEN_FORMAT: ${accessTokenFormat}`);
+  process.exit(2);
+}
+
+// `headless` (default): our /interaction/<uid> route below signs in and consents without a
+// page. `pages`: oidc-provider's own interactive login form (any login and password) and
+// consent page (devInteractions), for the tests that drive a real browser.
+const interactions = option('interactions', 'OIDC_PROVIDER_INTERACTIONS', 'headless');
+if (!['headless', 'pages'].includes(interactions)) {
+  console.error(`invalid --interactions / OIDC_PROVIDER_INTERACTIONS: ${interactions}`);
   process.exit(2);
 }
 
@@ -209,8 +220,9 @@ function buildConfiguration(defaultResource) {
     },
 
     features: {
-      // We mount our own (headless) interaction route instead of the dev login pages.
-      devInteractions: { enabled: false },
+      // We mount our own (headless) interaction route instead of the dev login pages, unless
+      // --interactions pages asks for those pages.
+      devInteractions: { enabled: interactions === 'pages' },
 
       // RFC 7591 without an initial access token, and RFC 7592 with rotation of the
       // registration access token on every successful PUT (the server's default).
@@ -355,7 +367,7 @@ let providerCallback;
 
 httpServer = createServer((req, res) => {
   const { pathname } = new URL(req.url, 'http://127.0.0.1');
-  if (req.method === 'GET' && INTERACTION_PATH.test(pathname)) {
+  if (interactions === 'headless' && req.method === 'GET' && INTERACTION_PATH.test(pathname)) {
     handleInteraction(provider, req, res);
     return;
   }
