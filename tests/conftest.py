@@ -10,6 +10,8 @@ import redis
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import settings
 
+from mcp_oauth_dynamicclient._async import sender as async_sender
+from mcp_oauth_dynamicclient._sync import sender as sync_sender
 from mcp_oauth_dynamicclient.testing import MockAuthServer
 from tests.flavours import Flavour, flavour
 from tests.redis_server import RedisServer, run_redis_server
@@ -81,3 +83,19 @@ def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client = redis.Redis(host="127.0.0.1", port=redis_server.port, decode_responses=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the senders ask for between attempts, in order; nothing is slept."""
+    recorded: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    async def async_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(sync_sender, "sync_sleep", sleep)
+    monkeypatch.setattr(async_sender, "async_sleep", async_sleep)
+    return recorded

@@ -28,36 +28,18 @@ from mcp_oauth_dynamicclient import (
     RetryConfig,
     _retry,
 )
-from mcp_oauth_dynamicclient._async import sender as async_sender
 from mcp_oauth_dynamicclient._retry import (
     honoured_retry_after,
     never_connected,
     not_processed,
     should_retry,
 )
-from mcp_oauth_dynamicclient._sync import sender as sync_sender
 from mcp_oauth_dynamicclient.exceptions import OAuth2Error, ResponseTooLarge
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from tests.clients import make
 from tests.flavours import Flavour
 
 METADATA = "/.well-known/oauth-authorization-server"
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits the senders ask for, in order; nothing is slept."""
-    recorded: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    async def async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(sync_sender, "sync_sleep", sleep)
-    monkeypatch.setattr(async_sender, "async_sleep", async_sleep)
-    return recorded
 
 
 class Draws(random.Random):

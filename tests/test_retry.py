@@ -31,10 +31,8 @@ from mcp_oauth_dynamicclient import (
     SyncOAuth2Client,
     TokenError,
 )
-from mcp_oauth_dynamicclient._async import sender as async_sender
 from mcp_oauth_dynamicclient._ratelimit import TokenBucket
 from mcp_oauth_dynamicclient._retry import should_retry
-from mcp_oauth_dynamicclient._sync import sender as sync_sender
 from mcp_oauth_dynamicclient.runtime import parse_retry_after
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from tests.clients import authorize, follow, make
@@ -45,22 +43,6 @@ FAST = RetryConfig(max_retries=3, backoff_factor=0.01, jitter=False)
 
 
 # ------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits the senders ask for, in order; nothing is actually slept."""
-    recorded: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    async def async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(sync_sender, "sync_sleep", sleep)
-    monkeypatch.setattr(async_sender, "async_sleep", async_sleep)
-    return recorded
 
 
 class FailFirst:

@@ -24,31 +24,13 @@ from mcp_oauth_dynamicclient import (
     RetryConfig,
     TokenError,
 )
-from mcp_oauth_dynamicclient._async import sender as async_sender
 from mcp_oauth_dynamicclient._retry import not_processed, should_retry
-from mcp_oauth_dynamicclient._sync import sender as sync_sender
 from mcp_oauth_dynamicclient.exceptions import OAuth2Error
 from mcp_oauth_dynamicclient.testing import Fault, MockAuthServer
 from tests.clients import authorize, follow, make
 from tests.flavours import ClientProxy, Flavour
 
 RETRY = RetryConfig(max_retries=3, backoff_factor=0.01, max_retry_after=60, jitter=False)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits the senders ask for, in order; nothing is slept."""
-    recorded: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    async def async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(sync_sender, "sync_sleep", sleep)
-    monkeypatch.setattr(async_sender, "async_sleep", async_sleep)
-    return recorded
 
 
 def retrying(api: Flavour, server: MockAuthServer) -> ClientProxy:

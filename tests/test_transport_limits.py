@@ -28,10 +28,8 @@ from mcp_oauth_dynamicclient import (
     SyncOAuth2Client,
     SyncSender,
 )
-from mcp_oauth_dynamicclient._async import sender as async_sender
 from mcp_oauth_dynamicclient._generated import models
 from mcp_oauth_dynamicclient._generated.clients import AsyncEndpointClient, EndpointClient
-from mcp_oauth_dynamicclient._sync import sender as sync_sender
 from mcp_oauth_dynamicclient.runtime import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -64,22 +62,6 @@ def hostile() -> Iterator[HostileServer]:
     """A raw loopback server that answers as the test routes it."""
     with run_hostile_server() as server:
         yield server
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits the senders ask for between attempts; nothing is slept."""
-    recorded: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    async def async_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(sync_sender, "sync_sleep", sleep)
-    monkeypatch.setattr(async_sender, "async_sleep", async_sleep)
-    return recorded
 
 
 def client_of(api: Flavour, hostile: HostileServer, **settings: Any) -> ClientProxy:
