@@ -8,6 +8,7 @@
   package claims (``tests-3.11``, ``tests-3.12``, ``tests-3.13``); coverage with its floor on 3.11.
 - ``interop``: the same client against third-party servers (oidc-provider, the MCP SDK).
 - ``bench``: the benchmarks in ``benchmarks/`` (not run by plain ``nox``).
+- ``mutation``: mutation testing of the core modules with mutmut (not run by plain ``nox``).
 - ``conformance``: the official MCP conformance suite's ``auth/*`` client scenarios (both
   pinned versions, every spec version each supports) against ``tests/conformance/client.py``.
 - ``codegen``: regenerates ``_generated/`` (``nox -s codegen -- --check`` only checks).
@@ -124,3 +125,17 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-c", without_httpx2, "benchmarks/bench_tokens.py")
     session.run("python", "benchmarks/bench_observability.py")
     session.run("python", "benchmarks/bench_mcp_connect.py")
+
+
+@nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing (not part of plain ``nox``): would a test fail if a line were wrong?
+
+    mutmut 3 mutates the core modules (retry policy, PKCE, the callback, URL rules, discovery,
+    the token manager, the SSRF rules), and runs for each mutant only the tests that call the
+    mutated function. ``mutation/run.py`` does it in ``mutation/.work`` and fails when a module
+    kills under 95 % of the mutants not listed in ``mutation/EQUIVALENT_MUTANTS.md``. About 40
+    minutes on two cores; arguments go to run.py (``-- --module _retry --module _pkce``).
+    """
+    session.install(*DEV, "mutmut==3.8.1")
+    session.run("python", "mutation/run.py", "--check", *session.posargs)

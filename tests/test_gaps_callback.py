@@ -188,21 +188,39 @@ def test_parse_callback_returns_anything_else_as_a_bare_code(code: str) -> None:
     assert parse_callback(code) == Callback(code=code, from_url=False)
 
 
+NOT_A_CODE = "authorization_code: expected a non-empty code or callback URL"
+NEITHER = "callback URL: it carries neither a code nor an error"
+
+
 @pytest.mark.parametrize(
-    ("value", "why"),
+    ("value", "message"),
     [
-        ("", "expected a non-empty code or callback URL"),
-        (b"?code=c1", "expected a non-empty code or callback URL"),
-        ("http://[::1/cb?code=c1&state=s", "not a valid URL"),
-        ("?code=a&code=b&state=s", "the 'code' parameter appears twice"),
-        ("?code=a&state=s&state=s", "the 'state' parameter appears twice"),
-        ("?code=a&state=s&iss=x&iss=x", "the 'iss' parameter appears twice"),
-        ("?error=x&error=y", "the 'error' parameter appears twice"),
-        ("?state=s&iss=x", "carries neither a code nor an error"),
-        ("https://app.example/cb", "carries neither a code nor an error"),
-        ("?", "carries neither a code nor an error"),
+        ("", NOT_A_CODE),
+        (b"?code=c1", NOT_A_CODE),
+        ("http://[::1/cb?code=c1&state=s", "callback URL: not a valid URL"),
+        ("?code=a&code=b&state=s", "callback URL: the 'code' parameter appears twice"),
+        ("?code=a&state=s&state=s", "callback URL: the 'state' parameter appears twice"),
+        ("?code=a&state=s&iss=x&iss=x", "callback URL: the 'iss' parameter appears twice"),
+        ("?error=x&error=y", "callback URL: the 'error' parameter appears twice"),
+        ("?state=s&iss=x", NEITHER),
+        ("https://app.example/cb", NEITHER),
+        ("?", NEITHER),
     ],
 )
-def test_parse_callback_refuses(value: object, why: str) -> None:
-    with pytest.raises(ValidationError, match=why):
+def test_parse_callback_refuses(value: object, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
         parse_callback(value)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://app.example/cb#x&code=abc&state=xyz",
+        "http://127.0.0.1:8080/callback#&code=abc&state=xyz",
+    ],
+)
+def test_parameters_in_the_fragment_are_not_the_response(value: str) -> None:
+    """RFC 6749 §4.1.2: the authorization code response is in the query component."""
+    with pytest.raises(ValidationError):
+        parse_callback(value)

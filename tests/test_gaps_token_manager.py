@@ -456,6 +456,10 @@ async def test_a_refused_refresh_is_logged_and_only_invalid_grant_removes_the_to
         await manager.get_valid_token(KEY)
     if not removed:
         assert caught.value is error  # raised as the client raised it
+    assert (caught.value.error_code, caught.value.status_code) == (
+        error.error_code,
+        error.status_code,
+    )
     assert (await manager.get_token(KEY) is None) is removed
     (record,) = [r for r in caplog.records if getattr(r, "event", None) == "token_refresh_failed"]
     fields = vars(record)
@@ -549,3 +553,67 @@ def test_the_storage_types_of_the_seed(tmp_path: Path) -> None:
     assert isinstance(redis_manager.storage, RedisStorage)
     assert repr(redis_manager).startswith("TokenManager(storage=RedisStorage(")
     assert repr(TokenManager(skew=5)).endswith(", skew=5)")
+
+
+def test_the_managers_settings_and_their_messages() -> None:
+    assert TokenManager().skew == 60.0
+    assert TokenManager(skew=0).skew == 0
+    assert TokenManager(skew=0.5).skew == 0.5
+    with pytest.raises(ConfigurationError) as negative:
+        TokenManager(skew=-0.1)
+    assert str(negative.value) == "skew: must be 0 or more seconds"
+    with pytest.raises(ConfigurationError) as both:
+        TokenManager(MemoryStorage(), storage_type="memory")
+    assert str(both.value) == "storage and storage_type: give one, not both"
+
+
+@pytest.mark.anyio
+async def test_a_token_stored_with_only_expires_in_counts_from_the_managers_clock() -> None:
+    """A dict from elsewhere (the seed's, or another program's storage) without an absolute
+    ``expires_at`` is dated on this manager's clock, when stored and when read."""
+    later = time.time() + 100_000
+    manager = TokenManager(MemoryStorage(), client=Counting(), clock=lambda: later)
+    relative = {"access_token": "a", "token_type": "Bearer", "expires_in": 100}
+    assert (await manager.store_token("k", relative)).expires_at == later + 100
+    await manager.storage.store_token("other", relative)  # written behind its back
+    read = await manager.get_token("other")
+    assert read is not None
+    assert read.expires_at == later + 100
+
+
+@pytest.mark.anyio
+async def test_a_token_deleted_behind_the_managers_back_is_no_longer_held() -> None:
+    storage = MemoryStorage()
+    manager = TokenManager(storage, clock=lambda: NOW)
+    await manager.store_token(KEY, _token("at-0", expires_at=NOW + 3600))
+    assert manager.held_token(KEY) is not None
+    await storage.delete_token(KEY)  # another process signed out
+    assert await manager.get_token(KEY) is None
+    assert manager.held_token(KEY) is None
+
+
+@pytest.mark.anyio
+async def test_a_refresh_that_returns_the_same_access_token_is_not_repeated() -> None:
+    """Some servers renew the lifetime of the same access token: callers that waited find it
+    fresh, even though its value did not change, and do not refresh it again."""
+
+    class Renewing(Gated):
+        async def refresh_grant(self, token: TokenResponse) -> TokenResponse:
+            self.calls += 1
+            self.entered.set()
+            await self.gate.wait()
+            return TokenResponse.from_dict(
+                {"access_token": "at-0", "token_type": "Bearer", "expires_in": 3600}, now=NOW
+            )
+
+    refresher = Renewing()
+    manager = TokenManager(MemoryStorage(), client=refresher, clock=lambda: NOW)
+    await manager.store_token(KEY, _token("at-0", expires_at=NOW - 1))
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(manager.get_valid_token, KEY)
+            await refresher.entered.wait()
+            group.start_soon(manager.get_valid_token, KEY)
+            await anyio.sleep(0.05)
+            refresher.gate.set()
+    assert refresher.calls == 1

@@ -39,7 +39,8 @@ def parse_callback(value: str) -> Callback:
     except ValueError:  # "http://[…" is no URL: urlsplit reads the host as an IPv6 address
         raise ValidationError("callback URL: not a valid URL") from None
     params: dict[str, str] = {}
-    for name, item in parse_qsl(query or value.lstrip("?"), keep_blank_values=True):
+    # The query only: what follows '#' never reaches a server, and is not the response.
+    for name, item in parse_qsl(query, keep_blank_values=True):
         if name in params:
             raise ValidationError(f"callback URL: the {name!r} parameter appears twice")
         params[name] = item
