@@ -257,7 +257,14 @@ def report(work: Path, modules: list[str], threshold: float, *, check: bool) -> 
     passed = True
     for module in modules:
         diffs = mutant_diffs(work, module)
-        counted = tally(verdicts(work, module), diffs, equivalents, stale)
+        statuses = verdicts(work, module)
+        prefix = f"{PACKAGE}.{module}.x"
+        stale += [
+            f"{name}: no such mutant any more (the code changed)"
+            for name in equivalents
+            if name.startswith(prefix) and name not in statuses
+        ]
+        counted = tally(statuses, diffs, equivalents, stale)
         rows.append((module, counted))
         for name in counted.survived + counted.untested:
             removed, added = diffs.get(name, ([], []))

@@ -15,6 +15,7 @@ import pytest
 from mcp_oauth_dynamicclient import ValidationError
 from mcp_oauth_dynamicclient._pkce import (
     VERIFIER_LENGTH,
+    _b64url,
     code_challenge,
     make_code_verifier,
     make_nonce,
@@ -45,6 +46,15 @@ def test_other_verifiers_are_refused(verifier: object) -> None:
     assert str(caught.value) == (
         "code_verifier: expected 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)"
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [(b"\x00\x00\x17", "AAAX"), (b"\x00", "AA"), (b"\x00\x00", "AAA"), (b"\xfb\xff", "-_8")],
+)
+def test_base64url_without_padding(data: bytes, text: str) -> None:
+    """RFC 7636 §3 / RFC 7515 Appendix C: ``=`` padding is removed, and nothing else."""
+    assert _b64url(data) == text
 
 
 def test_a_verifier_is_64_characters_of_384_random_bits() -> None:

@@ -119,9 +119,13 @@ def test_a_bearer_url_on_loopback_or_https_is_accepted_twice(url: str) -> None:
     require_bearer_url(url)  # from the cache
 
 
-def test_a_cached_loopback_url_lets_no_other_host_through() -> None:
+def test_a_cached_loopback_url_lets_no_other_host_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The cache is keyed by the text up to the path: a URL with no path is its own key, and
     a host that merely starts like a cached one is judged afresh."""
+    monkeypatch.setattr(_urls, "_BEARER_ORIGINS", set())  # empty, whatever ran before
+    monkeypatch.setattr(_urls, "_BEARER_URLS", set())
     require_bearer_url("http://localhost")
     require_bearer_url("http://127.0.0.1:9")
     for url in ["http://localhosx", "http://localhost.evil", "http://127.0.0.1:9@evil.example/"]:
