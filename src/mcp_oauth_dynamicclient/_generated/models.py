@@ -348,11 +348,47 @@ class DeviceCodeTokenRequest:
 
 
 @attrs.frozen(kw_only=True)
+class JwtBearerTokenRequest:
+    """Access token request with a JWT as the authorization grant, RFC 7523 §2.1 (workload identity
+    federation; an ID-JAG in enterprise-managed authorization). Not resent: the assertion's
+    ``jti`` may be accepted once only (RFC 7523 §3)."""
+
+    grant_type: Literal["urn:ietf:params:oauth:grant-type:jwt-bearer"] = (
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    )
+    assertion: str = attrs.field(repr=runtime.redact)
+    scope: str | None = None
+    resource: Sequence[str] | None = None
+    #: Members the spec does not name, as received (vendor extensions); sent back on output.
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
+
+
+@attrs.frozen(kw_only=True)
+class TokenExchangeRequest:
+    """Token exchange request, RFC 8693 §2.1."""
+
+    grant_type: Literal["urn:ietf:params:oauth:grant-type:token-exchange"] = (
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    )
+    subject_token: str = attrs.field(repr=runtime.redact)
+    subject_token_type: str
+    actor_token: str | None = attrs.field(default=None, repr=runtime.redact)
+    actor_token_type: str | None = None
+    requested_token_type: str | None = None
+    audience: Sequence[str] | None = None
+    resource: Sequence[str] | None = None
+    scope: str | None = None
+    #: Members the spec does not name, as received (vendor extensions); sent back on output.
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
+
+
+@attrs.frozen(kw_only=True)
 class TokenResponse:
     """Successful access token response, RFC 6749 §5.1 (with the OpenID Connect `id_token`)."""
 
     access_token: str = attrs.field(repr=runtime.redact)
-    #: Usually Bearer (RFC 6750); compared case-insensitively.
+    #: Bearer (RFC 6750), DPoP (RFC 9449 §5), or N_A for a token exchange (RFC 8693 §2.2.1);
+    #: compared case-insensitively.
     token_type: str
     #: Lifetime in seconds from the response.
     expires_in: int | None = None
@@ -360,6 +396,8 @@ class TokenResponse:
     scope: str | None = None
     #: OpenID Connect Core §3.1.3.3 ID Token.
     id_token: str | None = attrs.field(default=None, repr=runtime.redact)
+    #: RFC 8693 §2.2.1: the type of the token issued by a token exchange.
+    issued_token_type: str | None = None
     #: Members the spec does not name, as received (vendor extensions); sent back on output.
     extra: Mapping[str, Any] = attrs.field(factory=dict, repr=runtime.redact_mapping)
 
@@ -448,6 +486,9 @@ TokenRequest: TypeAlias = (
     | RefreshTokenRequest
     | ClientCredentialsTokenRequest
     | DeviceCodeTokenRequest
+    | JwtBearerTokenRequest
+    | TokenExchangeRequest
 )
-"""A token endpoint request, one shape per grant type (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4).
+"""A token endpoint request, one shape per grant type (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4;
+RFC 7523 §2.1; RFC 8693 §2.1).
 """
