@@ -3,12 +3,15 @@
 ``POST /introspect`` with client authentication (RFC 7662 §2.1) and a ``token``. An active
 access token is described with ``active``, ``scope``, ``client_id``, ``sub``, ``aud`` (the RFC
 8707 resources, a string when there is one), ``exp``, ``iat``, ``token_type`` (``Bearer``),
-``iss`` and ``jti`` (§2.2); an active refresh token likewise, without ``token_type``. Anything
-else (unknown, expired, revoked, rotated away, its client deleted) is just
-``{"active": false}`` (§2.2).
+``iss`` and ``jti`` (§2.2); a DPoP-bound one has ``token_type`` ``DPoP`` and ``cnf.jkt`` (RFC
+9449 §6.2). An active refresh token likewise, without ``token_type`` (with ``cnf`` when
+bound). Anything else (unknown, expired, revoked, rotated away, its client deleted) is just
+``{"active": false}`` (§2.2). JWT access tokens (RFC 9068) are looked up like opaque ones.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +37,11 @@ def _audience(resources: tuple[str, ...]) -> str | list[str] | None:
     return resources[0] if len(resources) == 1 else list(resources)
 
 
+def _confirmation(jkt: str | None) -> dict[str, Any]:
+    """The RFC 7800 §3.1 ``cnf`` member of a DPoP-bound token (RFC 9449 §6.2)."""
+    return {} if jkt is None else {"cnf": {"jkt": jkt}}
+
+
 def introspect(ctx: Context, token: str) -> IntrospectionResponse:
     """What the server knows about ``token`` (RFC 7662 §2.2)."""
     now = ctx.clock.now()
@@ -49,9 +57,10 @@ def introspect(ctx: Context, token: str) -> IntrospectionResponse:
             aud=_audience(access.audience),
             exp=access.expires_at,
             iat=access.issued_at,
-            token_type="Bearer",
+            token_type="Bearer" if access.jkt is None else "DPoP",
             iss=ctx.issuer,
             jti=access.token_id,
+            extra=_confirmation(access.jkt),
         )
     if refresh is not None:
         return IntrospectionResponse(
@@ -63,6 +72,7 @@ def introspect(ctx: Context, token: str) -> IntrospectionResponse:
             exp=refresh.expires_at,
             iat=refresh.issued_at,
             iss=ctx.issuer,
+            extra=_confirmation(refresh.jkt),
         )
     return IntrospectionResponse(active=False)
 

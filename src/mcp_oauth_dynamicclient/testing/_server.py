@@ -60,6 +60,13 @@ class SettingsKnobs(TypedDict, total=False):
     challenge_resource_metadata: bool
     serve_resource_metadata: bool
     root_resource_metadata: Literal["origin", "mcp", "absent"]
+    access_token_format: Literal["opaque", "jwt"]
+    dpop: bool
+    dpop_required: bool
+    dpop_nonce: bool
+    jwt_bearer_issuers: Mapping[str, Mapping[str, Any] | str]
+    token_exchange: bool
+    grant_scope_errors: Mapping[str, str]
 
 
 class _Core:
@@ -208,6 +215,13 @@ class MockAuthServer:
     def resource_url(self) -> str:
         """The protected ``/mcp`` endpoint, also its RFC 8707 resource identifier."""
         return self.url + Paths.MCP
+
+    @property
+    def jwks(self) -> dict[str, Any]:
+        """The public JWK Set served at ``/jwks`` (RFC 7517 §5), as a plain JSON object: what
+        verifies this server's ID tokens, JWT access tokens and ID-JAGs. Trust another server's
+        assertions with ``MockAuthServer(jwt_bearer_issuers={idp.url: idp.jwks})``."""
+        return self._ctx().key.public_jwks()
 
     # ------------------------------------------------------------------------ test knobs
 
@@ -373,6 +387,47 @@ class MockAuthServer:
         return issue_tokens(
             ctx, grant, scope=scopes, audience=audience, refresh=refresh, lifetime=lifetime
         )
+
+    def issue_id_token(
+        self,
+        *,
+        audience: str,
+        sub: str | None = None,
+        lifetime: int | None = None,
+        auth_time: int | None = None,
+        **claims: Any,
+    ) -> str:
+        """Mint an ID token (OpenID Connect Core §2) for ``audience`` (a client ID), as if the
+        user ``sub`` (default: the test user) had just logged in: ``iss``, ``sub``, ``aud``,
+        ``iat``, ``exp`` (``lifetime`` seconds, default ``access_token_lifetime``) and
+        ``auth_time``, plus ``claims``. Signed with the key of :attr:`jwks`; this server
+        takes it back as an RFC 8693 ``subject_token`` of type ``...:token-type:id_token``
+        (e.g. to issue an ID-JAG, SEP-990) when ``audience`` is the requesting client.
+        """
+        ctx = self._ctx()
+        now = ctx.clock.timestamp()
+        body: dict[str, Any] = {
+            "iss": ctx.issuer,
+            "sub": sub or ctx.settings.subject,
+            "aud": audience,
+            "iat": now,
+            "exp": now + (ctx.settings.access_token_lifetime if lifetime is None else lifetime),
+            "auth_time": now if auth_time is None else auth_time,
+            **claims,
+        }
+        return ctx.key.sign(body)
+
+    def rotate_dpop_nonce(self) -> str:
+        """Replace the server's ``DPoP-Nonce`` (RFC 9449 §8, §9) and return the new one; with
+        the ``dpop_nonce`` knob, proofs carrying the old one are refused from now on."""
+        return self._ctx().state.rotate_dpop_nonce()
+
+    @property
+    def dpop_nonce(self) -> str:
+        """The current ``DPoP-Nonce`` (required in proofs only with the ``dpop_nonce`` knob)."""
+        ctx = self._ctx()
+        with ctx.state.lock:
+            return ctx.state.dpop_nonce
 
     def __repr__(self) -> str:
         ctx = self._core.ctx

@@ -8,6 +8,12 @@ The knobs of the MCP resource side (``tool_scopes``, ``resource_scopes``,
 ``authorization_servers``, ``challenge_resource_metadata``, ``serve_resource_metadata``,
 ``root_resource_metadata``) shape what an MCP client meets at ``/mcp`` (MCP 2025-11-25,
 Authorization) and in the RFC 9728 protected resource metadata.
+
+The knobs of the MCP authorization extensions (all off by default, so a default server behaves
+as before them): ``access_token_format`` (RFC 9068 JWT access tokens), ``dpop``,
+``dpop_required`` and ``dpop_nonce`` (RFC 9449 sender-constrained tokens), ``jwt_bearer_issuers``
+(the RFC 7523 §2.1 JWT-bearer grant, also for ID-JAGs), ``token_exchange`` (RFC 8693, also to
+issue ID-JAGs) and ``grant_scope_errors`` (refusals of those two grants, for client tests).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .._generated import converter
 from ..runtime import redact
+from ._keys import TrustedKeys, public_keys
 
 __all__ = ["ServerSettings"]
 
@@ -91,6 +99,39 @@ def _server_urls(
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or "#" in url:
             raise ValueError(f"{attribute.name}: {url!r} is not an RFC 8414 issuer URL")
+
+
+def _to_issuers(value: Mapping[str, Any]) -> Mapping[str, TrustedKeys]:
+    converted: dict[str, TrustedKeys] = {}
+    for issuer, keys in dict(value).items():
+        if attrs.has(type(keys)):  # a JsonWebKeySet model, as the generated client parses it
+            keys = converter.unstructure(keys)
+        converted[issuer] = keys if isinstance(keys, str) else MappingProxyType(dict(keys))
+    return MappingProxyType(converted)
+
+
+def _issuers(instance: Any, attribute: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
+    _server_urls(instance, attribute, tuple(value))
+    for issuer, keys in value.items():
+        try:
+            public_keys(keys)
+        except ValueError as exc:
+            raise ValueError(f"{attribute.name}[{issuer!r}]: {exc}") from None
+
+
+#: Error codes a refused extension grant may answer (RFC 6749 §5.2, RFC 7523 §3.1).
+GRANT_ERRORS = ("invalid_grant", "invalid_scope", "unauthorized_client", "invalid_target")
+
+
+def _grant_errors(instance: Any, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    for scope, error in value.items():
+        _scope_tokens(instance, attribute, (scope,))
+        if error not in GRANT_ERRORS:
+            raise ValueError(f"{attribute.name}: {error!r} is not one of {GRANT_ERRORS}")
+
+
+def _to_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
 
 
 @attrs.define(kw_only=True)
@@ -187,3 +228,54 @@ class ServerSettings:
     root_resource_metadata: Literal["origin", "mcp", "absent"] = attrs.field(
         default="origin", validator=attrs.validators.in_(("origin", "mcp", "absent"))
     )
+    #: What access tokens look like: ``"opaque"`` random strings, or ``"jwt"``: RFC 9068 JWTs
+    #: (header ``typ: at+jwt``, signed with the key the JWK Set publishes) with ``iss``, ``exp``,
+    #: ``iat``, ``jti``, ``aud`` (the RFC 8707 resources when asked for, else the client ID),
+    #: ``sub``, ``client_id``, ``scope``, ``auth_time`` and, when DPoP-bound, ``cnf.jkt``
+    #: (RFC 9068 §2.2, RFC 9449 §6.1). The server remembers them either way, so introspection,
+    #: revocation and ``/mcp`` treat both alike.
+    access_token_format: Literal["opaque", "jwt"] = attrs.field(
+        default="opaque", validator=attrs.validators.in_(("opaque", "jwt"))
+    )
+    #: DPoP (RFC 9449): advertise ``dpop_signing_alg_values_supported`` in both metadata
+    #: documents (§5.1, RFC 9728 §2); a token request with a valid ``DPoP`` proof (§4.3) gets a
+    #: token bound to the proof's key (``token_type: DPoP``, ``cnf.jkt`` in introspection
+    #: (§6.2) and in JWT access tokens), and a public client's refresh token bound to the same
+    #: key (§5). ``/mcp`` then takes ``Authorization: DPoP`` with a proof carrying ``ath``
+    #: (§7) and offers a ``DPoP`` challenge beside the Bearer one. Off, a ``DPoP`` header is
+    #: ignored, as by a server that does not support DPoP (§5).
+    dpop: bool = False
+    #: Implies ``dpop``: token requests without a proof get 400 ``invalid_dpop_proof``, ``/mcp``
+    #: refuses Bearer tokens (401 ``DPoP error="invalid_token"``) and the protected resource
+    #: metadata says ``dpop_bound_access_tokens_required`` (RFC 9728 §2).
+    dpop_required: bool = False
+    #: Implies ``dpop``: proofs must carry the server's current nonce (RFC 9449 §8 at the token
+    #: endpoint: 400 ``use_dpop_nonce``; §9 at ``/mcp``: 401 ``DPoP error="use_dpop_nonce"``),
+    #: which each such refusal and each successful answer sends in ``DPoP-Nonce``.
+    #: ``MockAuthServer.rotate_dpop_nonce()`` replaces it.
+    dpop_nonce: bool = False
+    #: Trusted issuers of RFC 7523 §2.1 JWT-bearer assertions, issuer URL to its public keys: a
+    #: JWK Set (``{"keys": [...]}``, e.g. another server's ``MockAuthServer.jwks``) or a PEM
+    #: public key. Non-empty, the grant
+    #: ``urn:ietf:params:oauth:grant-type:jwt-bearer`` is served and advertised, for clients
+    #: that registered it; an assertion of type ``oauth-id-jag+jwt`` (an ID-JAG, SEP-990) must
+    #: also name the authenticated client in ``client_id``.
+    jwt_bearer_issuers: Mapping[str, TrustedKeys] = attrs.field(
+        factory=dict, converter=_to_issuers, validator=_issuers
+    )
+    #: Serve (and advertise) the RFC 8693 token exchange grant
+    #: ``urn:ietf:params:oauth:grant-type:token-exchange`` for clients that registered it:
+    #: this server's ID tokens or access tokens in, an access token or an ID-JAG
+    #: (``requested_token_type=urn:ietf:params:oauth:token-type:id-jag``) out.
+    token_exchange: bool = False
+    #: Test faults of the JWT-bearer and token exchange grants: scope to the error code the
+    #: grant answers when that scope is asked for (or, for an ID-JAG, carried), e.g.
+    #: ``{"mcp:admin": "invalid_scope"}``; codes from :data:`GRANT_ERRORS`.
+    grant_scope_errors: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_to_mapping, validator=_grant_errors
+    )
+
+    @property
+    def dpop_enabled(self) -> bool:
+        """Whether DPoP is on (``dpop``, or a knob that implies it)."""
+        return self.dpop or self.dpop_required or self.dpop_nonce

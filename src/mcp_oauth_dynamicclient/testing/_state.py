@@ -6,7 +6,9 @@ the grant revokes them all at once: that is what RFC 6749 §4.1.2 asks when a co
 what RFC 7009 §2.1 asks when a refresh token is revoked, and what OAuth 2.1 §4.3.1 asks when a
 rotated refresh token is replayed. A token whose client was deleted (RFC 7592 §2.3) is dead too.
 
-Tokens are opaque random strings; the records here are the truth about them. The event loop
+Tokens are opaque random strings or RFC 9068 JWTs; either way the records here are the truth
+about them (a JWT access token is remembered too, so revoking it works). A token bound to a
+DPoP key (RFC 9449) records the key's thumbprint in ``jkt``. The event loop
 thread and the test thread (``approve()``, ``create_client()``) share the state under one lock.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from typing import Literal
 
 import attrs
@@ -103,7 +106,8 @@ class AuthorizationCode:
 
 @attrs.define(eq=False)
 class AccessToken:
-    """An opaque access token (RFC 6749 §1.4) and what introspection says about it."""
+    """An access token (RFC 6749 §1.4) and what introspection says about it; ``jkt`` is the
+    RFC 7638 thumbprint of the DPoP key it is bound to (RFC 9449 §6), if any."""
 
     grant: Grant
     scope: tuple[str, ...]
@@ -112,6 +116,7 @@ class AccessToken:
     expires_at: int
     token_id: str = attrs.field(factory=lambda: new_secret(12))
     revoked: bool = False
+    jkt: str | None = None
 
 
 @attrs.define(eq=False)
@@ -123,6 +128,8 @@ class RefreshToken:
     expires_at: int | None
     retired: bool = False
     revoked: bool = False
+    #: The DPoP key a public client's refresh token is bound to (RFC 9449 §5).
+    jkt: str | None = None
 
 
 DeviceStatus = Literal["pending", "approved", "denied", "redeemed"]
@@ -168,6 +175,10 @@ class ServerState:
         self.devices: dict[str, DeviceAuthorization] = {}
         self.user_codes: dict[str, str] = {}
         self.assertion_ids: dict[tuple[str, str], float] = {}
+        #: DPoP proof ``jti`` s seen (RFC 9449 §11.1), with when they may be forgotten.
+        self.dpop_proof_ids: dict[str, float] = {}
+        #: The current ``DPoP-Nonce`` (RFC 9449 §8, §9).
+        self.dpop_nonce: str = new_secret(16)
         self.mcp_sessions: dict[str, McpSession] = {}
 
     # ------------------------------------------------------------------------- clients
@@ -226,20 +237,27 @@ class ServerState:
         audience: tuple[str, ...],
         now: int,
         lifetime: int,
+        jkt: str | None = None,
+        encode: Callable[[AccessToken], str] | None = None,
     ) -> tuple[str, AccessToken]:
-        """Issue an access token under ``grant``."""
-        record = AccessToken(grant, scope, audience, issued_at=now, expires_at=now + lifetime)
-        token = new_secret()
+        """Issue an access token under ``grant``: random, or what ``encode`` makes of its
+        record (an RFC 9068 JWT)."""
+        record = AccessToken(
+            grant, scope, audience, issued_at=now, expires_at=now + lifetime, jkt=jkt
+        )
+        token = new_secret() if encode is None else encode(record)
         with self.lock:
             self.access_tokens[token] = record
         return token, record
 
-    def mint_refresh_token(self, grant: Grant, *, now: int, lifetime: int | None) -> str:
-        """Issue a refresh token under ``grant``."""
+    def mint_refresh_token(
+        self, grant: Grant, *, now: int, lifetime: int | None, jkt: str | None = None
+    ) -> str:
+        """Issue a refresh token under ``grant`` (bound to the DPoP key ``jkt``, if given)."""
         expires_at = None if lifetime is None else now + lifetime
         token = new_secret()
         with self.lock:
-            self.refresh_tokens[token] = RefreshToken(grant, now, expires_at)
+            self.refresh_tokens[token] = RefreshToken(grant, now, expires_at, jkt=jkt)
         return token
 
     def active_access_token(self, token: str, now: float) -> AccessToken | None:
@@ -284,6 +302,22 @@ class ServerState:
             ]
 
     # ---------------------------------------------------------------------- assertions
+
+    def use_dpop_proof_id(self, jti: str, forget_at: float, now: float) -> bool:
+        """Record a DPoP proof ``jti`` (RFC 9449 §11.1); False when it was already seen."""
+        with self.lock:
+            for key in [k for k, until in self.dpop_proof_ids.items() if until <= now]:
+                del self.dpop_proof_ids[key]
+            if jti in self.dpop_proof_ids:
+                return False
+            self.dpop_proof_ids[jti] = forget_at
+            return True
+
+    def rotate_dpop_nonce(self) -> str:
+        """Replace the ``DPoP-Nonce``; proofs carrying the old one are refused from now on."""
+        with self.lock:
+            self.dpop_nonce = new_secret(16)
+            return self.dpop_nonce
 
     def use_assertion_id(self, client_id: str, jti: str, expires_at: float, now: float) -> bool:
         """Record a JWT ``jti`` (RFC 7523 §3 item 7); False when it was already used."""

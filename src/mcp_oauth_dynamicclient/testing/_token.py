@@ -12,20 +12,23 @@
   until approved, ``slow_down`` (and the interval grows by 5 s) when polled faster than the
   interval, ``access_denied``, ``expired_token``; a device code is redeemed once.
 
-Access tokens are opaque; a refresh token is issued when the client registered the
-``refresh_token`` grant; an RS256 ID token when ``openid`` is in the granted scope (OpenID
-Connect Core §3.1.3.3). ``resource`` (RFC 8707 §2.2) narrows the audience to granted
-resources. Every answer carries ``Cache-Control: no-store`` and ``Pragma: no-cache`` (§5.1);
-errors are §5.2 JSON, 400 except ``invalid_client`` (401).
+Access tokens are opaque, or RFC 9068 JWTs with ``access_token_format="jwt"``; a refresh token
+is issued when the client registered the ``refresh_token`` grant; an RS256 ID token when
+``openid`` is in the granted scope (OpenID Connect Core §3.1.3.3). ``resource`` (RFC 8707
+§2.2) narrows the audience to granted resources. Every answer carries ``Cache-Control:
+no-store`` and ``Pragma: no-cache`` (§5.1); errors are §5.2 JSON, 400 except
+``invalid_client`` (401).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
@@ -58,10 +61,12 @@ from ._scopes import (
     parse_resources,
     parse_scope,
 )
-from ._state import ClientRecord, Grant
+from ._state import AccessToken, ClientRecord, Grant
 
 __all__ = ["issue_tokens", "token_endpoint"]
 
+#: The ``typ`` of an RFC 9068 JWT access token (§2.1).
+AT_JWT = "at+jwt"
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 
 Handler = Callable[[Context, ClientRecord, ImmutableMultiDict[str, str]], TokenResponse]
@@ -69,6 +74,28 @@ Handler = Callable[[Context, ClientRecord, ImmutableMultiDict[str, str]], TokenR
 
 def _invalid_grant(description: str) -> OAuthProblem:
     return OAuthProblem("invalid_grant", description)
+
+
+def jwt_access_token(ctx: Context, record: AccessToken) -> str:
+    """The RFC 9068 §2 JWT of an access token record: ``typ: at+jwt``, signed with the key the
+    JWK Set publishes; ``aud`` is the RFC 8707 audience, else the client ID (§2.2, §3)."""
+    grant = record.grant
+    audience = record.audience or (grant.client_id,)
+    claims: dict[str, Any] = {
+        "iss": ctx.issuer,
+        "exp": record.expires_at,
+        "iat": record.issued_at,
+        "jti": record.token_id,
+        "aud": audience[0] if len(audience) == 1 else list(audience),
+        "sub": grant.subject,
+        "client_id": grant.client_id,
+        "auth_time": grant.auth_time,
+    }
+    if record.scope:
+        claims["scope"] = " ".join(record.scope)
+    if record.jkt is not None:
+        claims["cnf"] = {"jkt": record.jkt}  # RFC 9449 §6.1
+    return ctx.key.sign(claims, typ=AT_JWT)
 
 
 def issue_tokens(
@@ -80,21 +107,28 @@ def issue_tokens(
     refresh: bool,
     lifetime: int | None = None,
     nonce: str | None = None,
+    jkt: str | None = None,
+    refresh_jkt: str | None = None,
 ) -> TokenResponse:
     """Mint the tokens of one successful token response (RFC 6749 §5.1).
 
     ``nonce`` goes into the ID token; only the code exchange passes it, since a refreshed ID
-    token carries none (OpenID Connect Core §12.2, errata).
+    token carries none (OpenID Connect Core §12.2, errata). ``jkt`` binds the access token to
+    a DPoP key (RFC 9449 §5: ``token_type`` is then ``DPoP``), ``refresh_jkt`` the refresh token.
     """
     now = ctx.clock.timestamp()
     lifetime = ctx.settings.access_token_lifetime if lifetime is None else lifetime
+    encode = None
+    if ctx.settings.access_token_format == "jwt":
+        encode = functools.partial(jwt_access_token, ctx)
     access_token, _ = ctx.state.mint_access_token(
-        grant, scope=scope, audience=audience, now=now, lifetime=lifetime
+        grant, scope=scope, audience=audience, now=now, lifetime=lifetime, jkt=jkt, encode=encode
     )
     refresh_token = None
     if refresh:
-        refresh_lifetime = ctx.settings.refresh_token_lifetime
-        refresh_token = ctx.state.mint_refresh_token(grant, now=now, lifetime=refresh_lifetime)
+        refresh_token = ctx.state.mint_refresh_token(
+            grant, now=now, lifetime=ctx.settings.refresh_token_lifetime, jkt=refresh_jkt
+        )
     id_token = None
     if OPENID in scope:
         claims = {
@@ -111,7 +145,7 @@ def issue_tokens(
         id_token = ctx.key.sign(claims)
     return TokenResponse(
         access_token=access_token,
-        token_type="Bearer",
+        token_type="Bearer" if jkt is None else "DPoP",
         expires_in=lifetime,
         refresh_token=refresh_token,
         scope=" ".join(scope) if scope else None,
