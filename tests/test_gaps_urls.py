@@ -295,10 +295,25 @@ def test_the_first_authorization_server_is_the_issuer_and_must_be_secure() -> No
     assert check_resource_metadata(_prm(RESOURCE, *servers), RESOURCE, at_root=False) == servers[0]
     with pytest.raises(DiscoveryError) as insecure:
         check_resource_metadata(_prm(RESOURCE, "http://a.example"), RESOURCE, at_root=False)
-    assert str(insecure.value) == (
-        "authorization_servers entry must use https (http is allowed only on loopback), got "
-        "'http://a.example'"
+    named = (
+        f"the authorization server the protected resource metadata of {RESOURCE!r} names "
+        "(RFC 9728 §2 authorization_servers; fix that metadata, or configure auth_server)"
     )
+    assert str(insecure.value) == (
+        f"{named} must use https (http is allowed only on loopback), got 'http://a.example'"
+    )
+    for issuer, part in (
+        ("https://a.example/?", "query"),
+        ("https://a.example/t?x#y", "query"),
+        ("https://a.example#", "fragment"),
+        ("https://a.example#top", "fragment"),
+    ):
+        with pytest.raises(DiscoveryError) as issuer_identifier:
+            check_resource_metadata(_prm(RESOURCE, issuer), RESOURCE, at_root=False)
+        assert str(issuer_identifier.value) == (
+            f"{named} must not have a {part}: an issuer identifier has neither a query nor a "
+            f"fragment (RFC 8414 §2), got {issuer!r}"
+        )
     with pytest.raises(DiscoveryError) as none:
         check_resource_metadata(_prm(RESOURCE), RESOURCE, at_root=False)
     assert str(none.value) == (

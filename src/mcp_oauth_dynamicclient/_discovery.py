@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._urls import require_secure_url, same_issuer
+from ._urls import require_issuer, require_secure_url, same_issuer
 from .exceptions import DiscoveryError
 
 if TYPE_CHECKING:
@@ -135,7 +135,11 @@ def check_resource_metadata(
             "(RFC 9728 §2 authorization_servers); configure auth_server"
         )
     issuer = servers[0]
-    require_secure_url(issuer, "authorization_servers entry", error=DiscoveryError)
+    what = (
+        f"the authorization server the protected resource metadata of {resource!r} names "
+        "(RFC 9728 §2 authorization_servers; fix that metadata, or configure auth_server)"
+    )
+    require_issuer(issuer, what, error=DiscoveryError)
     return issuer
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "redirect_matches",
     "refuse_redirects",
     "require_bearer_url",
+    "require_issuer",
     "require_port",
     "require_secure_url",
     "same_issuer",
@@ -80,6 +81,22 @@ def require_secure_url(
         raise error(f"{what} must not have a fragment, got {url!r}")
     if parsed.query and not allow_query:
         raise error(f"{what} must not have a query, got {url!r}")
+    return parsed
+
+
+def require_issuer(
+    url: str, what: str, *, error: type[OAuth2Error] = ConfigurationError
+) -> httpx.URL:
+    """An issuer identifier (RFC 8414 §2): a URL under :func:`require_secure_url`'s rules with
+    no query and no fragment component, not even an empty one (a ``?`` or ``#`` always starts
+    one, RFC 3986 §3); raise ``error`` naming ``what``."""
+    parsed = require_secure_url(url, what, error=error, allow_fragment=True)
+    for mark, part in (("?", "query"), ("#", "fragment")):
+        if mark in url:
+            raise error(
+                f"{what} must not have a {part}: an issuer identifier has neither a query nor "
+                f"a fragment (RFC 8414 §2), got {url!r}"
+            )
     return parsed
 
 
