@@ -7,10 +7,12 @@ Python: ``models.py`` (attrs classes), ``converter.py`` (the package's own cattr
 spec's ``x-idempotent``). The package imports only ``mcp_oauth_dynamicclient.runtime`` and
 ``.exceptions`` of the library. Output is formatted with ruff and byte-identical from one run
 to the next. Run it with ``python -m codegen`` in a checkout, or
-``mcp-oauth-codegen`` from an installed ``mcp-oauth-dynamicclient[codegen]``.
+``mcp-oauth-codegen`` from an installed ``mcp-oauth-dynamicclient[codegen]``; the wheel ships
+the library's spec (``BUNDLED_SPEC``), which ``mcp-oauth-codegen --init-spec PATH`` copies for a
+user to describe their own server from.
 """
 
 from ._errors import SpecError
-from .generator import check, generate, render
+from .generator import BUNDLED_SPEC, check, generate, init_spec, render
 
-__all__ = ["SpecError", "check", "generate", "render"]
+__all__ = ["BUNDLED_SPEC", "SpecError", "check", "generate", "init_spec", "render"]

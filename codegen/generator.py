@@ -13,6 +13,11 @@ from . import ir
 from ._errors import SpecError
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The library's own wire contract, the spec users start from. In a checkout it is the
+# repository's ``spec/openapi.yaml`` beside ``codegen/``; the wheel ships it as
+# ``mcp_oauth_dynamicclient/spec/openapi.yaml`` beside ``mcp_oauth_dynamicclient/codegen/``
+# (pyproject.toml's force-include), so the same relative path finds it in both.
+BUNDLED_SPEC = Path(__file__).parent.parent / "spec" / "openapi.yaml"
 MARKER = "by mcp-oauth-dynamicclient codegen"
 
 # One template per kind of emitted file; the macros live in _macros.py.j2.
@@ -101,6 +106,36 @@ def generate(spec_path: Path, out_dir: Path) -> list[str]:
     return write(render(spec_path), out_dir)
 
 
+def init_spec(target: Path, *, force: bool = False) -> None:
+    """Copy the library's spec to ``target``, the starting point of a user's own.
+
+    An existing file is kept unless ``force``; missing parent folders are created. Raises
+    :class:`SpecError` saying what to do when the copy cannot be made.
+    """
+    try:
+        content = BUNDLED_SPEC.read_bytes()
+    except OSError as exc:
+        raise SpecError(
+            f"the library's spec is missing ({BUNDLED_SPEC}): reinstall mcp-oauth-dynamicclient"
+        ) from exc
+    if target.is_dir():
+        raise SpecError(f"{target} is a folder: give the path of the YAML file to write")
+    if target.exists() and not force:
+        raise SpecError(f"{target} exists: pass --force to overwrite it")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _replace(target, content)
+    except OSError as exc:
+        raise SpecError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _replace(target: Path, content: bytes) -> None:
+    """Write ``content`` to a temporary name beside ``target``, then rename it into place."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+
+
 def write(files: dict[str, str], out_dir: Path) -> list[str]:
     """Bring ``out_dir`` in line with ``files``; return the names that changed.
 
@@ -114,7 +149,5 @@ def write(files: dict[str, str], out_dir: Path) -> list[str]:
         if name not in files:
             target.unlink()
             continue
-        temporary = target.with_name(f".{name}.tmp")
-        temporary.write_text(files[name], encoding="utf-8")
-        os.replace(temporary, target)
+        _replace(target, files[name].encode("utf-8"))
     return changed
