@@ -12,11 +12,14 @@
 - ``conformance``: the official MCP conformance suite's ``auth/*`` client scenarios (both
   pinned versions, every spec version each supports) against ``tests/conformance/client.py``.
 - ``codegen``: regenerates ``_generated/`` (``nox -s codegen -- --check`` only checks).
+- ``package``: builds the sdist and, from it alone, the wheel; ``twine check --strict`` of both.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -25,7 +28,15 @@ nox.options.reuse_existing_virtualenvs = True
 # CI (CI=true) must have every Python the package claims (.ci/run installs them); on a
 # developer's machine, a version that is not installed is skipped.
 nox.options.error_on_missing_interpreters = "CI" in os.environ
-nox.options.sessions = ["lint", "typecheck", "freshness", "tests", "interop", "conformance"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "freshness",
+    "package",
+    "tests",
+    "interop",
+    "conformance",
+]
 
 PYTHON = "3.11"
 # The Python versions of the classifiers in pyproject.toml (requires-python >= 3.11).
@@ -68,6 +79,23 @@ def freshness(session: nox.Session) -> None:
     session.install(*DEV)
     session.run("python", "-m", "codegen", "--check")
     session.run("python", "-m", "codegen.unasync", "--check")
+
+
+@nox.session(python=PYTHON)
+def package(session: nox.Session) -> None:
+    """Build what PyPI would get, and check its metadata.
+
+    ``uv build`` makes the sdist, then the wheel from that sdist alone (so a file the sdist
+    lacks breaks the wheel here, not on a user's machine); ``twine check --strict`` validates
+    both archives' metadata and that the README renders as the long description. The wheel's
+    contents and a regeneration from it are tested in ``tests/test_packaging.py``.
+    """
+    session.install("uv>=0.4", "twine>=6.1")
+    out = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    session.run("python", "-m", "uv", "build", "--out-dir", str(out), ".")
+    archives = sorted(str(path) for path in out.iterdir() if path.suffix in {".gz", ".whl"})
+    session.run("python", "-m", "twine", "check", "--strict", *archives)
 
 
 @nox.session(python=PYTHONS)
