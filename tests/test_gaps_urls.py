@@ -333,3 +333,81 @@ def test_the_fallback_endpoints_are_at_the_origin_unless_configured() -> None:
         "token_endpoint": "https://as.example/oauth/token",
         "registration_endpoint": "https://as.example/register",
     }
+
+
+# ---------------------------------------------------- RFC 8252 §7.3: the loopback port leniency
+
+
+@pytest.mark.parametrize(
+    ("requested", "registered"),
+    [
+        ("https://app.example/cb", "https://app.example/cb"),
+        ("http://localhost:8080/cb", "http://localhost:8080/cb"),
+        ("com.example.app:/cb", "com.example.app:/cb"),
+    ],
+)
+def test_a_redirect_uri_matches_itself_whatever_it_is(requested: str, registered: str) -> None:
+    """Exact string equality comes first: the port leniency only widens it."""
+    assert _urls.redirect_matches(requested, registered) is True
+
+
+@pytest.mark.parametrize(
+    ("requested", "registered"),
+    [
+        # Both must be http: a registered https (or custom scheme) URI is matched exactly.
+        ("http://127.0.0.1:54321/cb", "https://127.0.0.1:8080/cb"),
+        ("https://127.0.0.1:54321/cb", "http://127.0.0.1:8080/cb"),
+        ("http://127.0.0.1:54321/cb", "com.example.app://127.0.0.1:8080/cb"),
+        # No fragment on either side (RFC 6749 §3.1.2).
+        ("http://127.0.0.1:54321/cb#x", "http://127.0.0.1:8080/cb"),
+        ("http://127.0.0.1:54321/cb", "http://127.0.0.1:8080/cb#x"),
+        # A port no TCP connection has, on either side, is no match.
+        ("http://127.0.0.1:5/cb", "http://127.0.0.1:99999/cb"),
+        ("http://127.0.0.1:5/cb", "http://127.0.0.1:x/cb"),
+        # No host at all, and a host name that only looks local.
+        ("http:///cb", "http:///cb/"),
+        ("http://localhost.:5/cb", "http://localhost.:8/cb"),
+        # The same port leniency, but another host, path or query.
+        ("http://127.0.0.1:5/cb", "http://[::1]:5/cb"),
+        ("http://127.0.0.1:5/cb", "http://127.0.0.1:5/cb/"),
+        ("http://127.0.0.1:5/cb?a=1", "http://127.0.0.1:5/cb?a=2"),
+    ],
+)
+def test_only_the_port_is_lenient(requested: str, registered: str) -> None:
+    assert _urls.redirect_matches(requested, registered) is False
+
+
+def test_the_port_leniency_holds_for_queries_and_ipv6() -> None:
+    assert _urls.redirect_matches("http://127.0.0.1:5/cb?a=1", "http://127.0.0.1:6/cb?a=1")
+    assert _urls.redirect_matches("http://[::1]:5/cb", "http://[::1]:6/cb")
+    assert _urls.redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:6/cb")
+
+
+# ------------------------------------------------------------ RFC 8414 §2: issuer identifiers
+
+
+def test_an_issuer_identifier_is_returned_parsed() -> None:
+    parsed = _urls.require_issuer("https://as.example/tenant", "issuer")
+    assert parsed == httpx.URL("https://as.example/tenant")
+    assert _urls.require_issuer("http://127.0.0.1:9/", "issuer").port == 9
+
+
+@pytest.mark.parametrize(
+    ("issuer", "message"),
+    [
+        ("https://as.example?", "issuer must not have a query: an issuer identifier"),
+        ("https://as.example/#", "issuer must not have a fragment: an issuer identifier"),
+        ("https://as.example/#f?q", "issuer must not have a fragment: an issuer identifier"),
+        ("https://as.example/?q#f", "issuer must not have a query: an issuer identifier"),
+        ("http://as.example/?q", "issuer must use https"),
+        ("https://as.example:0/", "issuer: port 0 is not a TCP port"),
+    ],
+)
+def test_an_issuer_identifier_refused_by_default_as_configuration(
+    issuer: str, message: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        _urls.require_issuer(issuer, "issuer")
+    assert type(caught.value) is ConfigurationError
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith(f"got {issuer!r}") or "port" in message

@@ -91,8 +91,9 @@ def require_issuer(
     no query and no fragment component, not even an empty one (a ``?`` or ``#`` always starts
     one, RFC 3986 §3); raise ``error`` naming ``what``."""
     parsed = require_secure_url(url, what, error=error, allow_fragment=True)
-    for mark, part in (("?", "query"), ("#", "fragment")):
-        if mark in url:
+    head, hash_mark, _ = url.partition("#")  # a "?" after the "#" is the fragment's
+    for part, present in (("query", "?" in head), ("fragment", hash_mark == "#")):
+        if present:
             raise error(
                 f"{what} must not have a {part}: an issuer identifier has neither a query nor "
                 f"a fragment (RFC 8414 §2), got {url!r}"
