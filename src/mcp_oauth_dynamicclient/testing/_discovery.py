@@ -10,10 +10,14 @@ authentication methods. The protected resource metadata of ``/mcp`` (RFC 9728 §
 ``/.well-known/oauth-protected-resource``, each naming the resource it was fetched for (§3.3).
 Knobs change that: ``root_resource_metadata`` makes the origin's URL serve the ``/mcp``
 metadata (or nothing), ``serve_resource_metadata=False`` serves none (404), and
-``authorization_servers`` / ``resource_scopes`` replace the members of the same name.
+``authorization_servers`` / ``resource_scopes`` replace the members of the same name. With
+DPoP on, both documents list ``dpop_signing_alg_values_supported`` (RFC 9449 §5.1, RFC 9728
+§2), and ``dpop_required`` adds ``dpop_bound_access_tokens_required`` to the resource's.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,10 +26,20 @@ from .._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ._client_authn import ASSERTION_ALGORITHMS
 from ._client_metadata import AUTH_METHODS, GRANT_TYPES
 from ._context import Context, Paths
+from ._dpop import DPOP_ALGORITHMS
 from ._http import model_response
 from ._scopes import supported_scopes
 
 __all__ = ["authorization_server_metadata", "jwks", "protected_resource_metadata"]
+
+
+def _dpop_metadata(ctx: Context) -> dict[str, Any]:
+    """RFC 9449 §5.1 ``dpop_signing_alg_values_supported`` when DPoP is on."""
+    return (
+        {"dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS)}
+        if ctx.settings.dpop_enabled
+        else {}
+    )
 
 
 def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
@@ -51,12 +65,14 @@ def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
         authorization_response_iss_parameter_supported=ctx.settings.authorization_response_iss,
         id_token_signing_alg_values_supported=[ctx.key.algorithm],
         subject_types_supported=["public"],
+        extra=_dpop_metadata(ctx),
     )
 
 
 def resource_metadata(ctx: Context, resource: str) -> ProtectedResourceMetadata:
     """The RFC 9728 §2 metadata of ``resource``."""
     scopes = ctx.settings.resource_scopes
+    dpop = ctx.settings.dpop_enabled
     if scopes is None:
         scopes = ctx.settings.scopes
     return ProtectedResourceMetadata(
@@ -65,6 +81,8 @@ def resource_metadata(ctx: Context, resource: str) -> ProtectedResourceMetadata:
         scopes_supported=list(scopes) if scopes else None,
         bearer_methods_supported=["header"],
         resource_name="MockAuthServer MCP endpoint",
+        dpop_signing_alg_values_supported=list(DPOP_ALGORITHMS) if dpop else None,
+        dpop_bound_access_tokens_required=True if ctx.settings.dpop_required else None,
     )
 
 

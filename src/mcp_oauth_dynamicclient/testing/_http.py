@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -25,6 +25,8 @@ __all__ = [
     "CLIENT_AUTH_PARAMS",
     "NO_STORE",
     "OAuthProblem",
+    "access_token_credentials",
+    "auth_challenge",
     "bearer_challenge",
     "bearer_problem",
     "bearer_token",
@@ -63,12 +65,15 @@ class OAuthProblem(Exception):
         *,
         status: int = 400,
         headers: Mapping[str, str] | None = None,
+        challenges: Sequence[str] = (),
     ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
         self.headers = dict(headers or {})
+        #: ``WWW-Authenticate`` challenges, one header line each (RFC 9110 §11.6.1).
+        self.challenges = tuple(challenges)
 
 
 def bearer_problem(
@@ -98,10 +103,17 @@ def model_response(
 def oauth_error_response(problem: OAuthProblem, *, no_store: bool = False) -> Response:
     """The RFC 6749 §5.2 error response for ``problem``."""
     headers = {**(NO_STORE if no_store else {}), **problem.headers}
+    response: Response
     if problem.error is None:
-        return Response(status_code=problem.status, headers=headers)
-    body = OAuthErrorResponse(error=problem.error, error_description=sanitize(problem.description))
-    return model_response(body, status=problem.status, headers=headers)
+        response = Response(status_code=problem.status, headers=headers)
+    else:
+        body = OAuthErrorResponse(
+            error=problem.error, error_description=sanitize(problem.description)
+        )
+        response = model_response(body, status=problem.status, headers=headers)
+    for challenge in problem.challenges:
+        response.headers.append("WWW-Authenticate", challenge)
+    return response
 
 
 def registration_error_response(problem: OAuthProblem) -> Response:
@@ -156,6 +168,19 @@ def bearer_token(request: Request) -> str | None:
         OAuthProblem: ``invalid_request`` (400) for a malformed or repeated header, or another
             authentication scheme (RFC 6750 §3.1).
     """
+    found = access_token_credentials(request, ("Bearer",))
+    return None if found is None else found[1]
+
+
+def access_token_credentials(request: Request, schemes: Sequence[str]) -> tuple[str, str] | None:
+    """The scheme (as spelled in ``schemes``) and token of an ``Authorization`` header that
+    presents an access token: ``Bearer`` (RFC 6750 §2.1) or ``DPoP`` (RFC 9449 §7.1); None
+    without the header.
+
+    Raises:
+        OAuthProblem: ``invalid_request`` (400) for a malformed or repeated header, or a scheme
+            not in ``schemes`` (RFC 6750 §3.1).
+    """
     values = request.headers.getlist("authorization")
     if not values:
         return None
@@ -163,17 +188,26 @@ def bearer_token(request: Request) -> str | None:
         raise OAuthProblem("invalid_request", "more than one Authorization header")
     scheme, _, credentials = values[0].strip().partition(" ")
     credentials = credentials.strip()
-    if scheme.lower() != "bearer":
-        raise OAuthProblem("invalid_request", "the Authorization scheme must be Bearer")
+    name = next((s for s in schemes if s.lower() == scheme.lower()), None)
+    if name is None:
+        raise OAuthProblem(
+            "invalid_request", f"the Authorization scheme must be {' or '.join(schemes)}"
+        )
     if not _TOKEN68.fullmatch(credentials):
-        raise OAuthProblem("invalid_request", "the Bearer credentials are malformed")
-    return credentials
+        raise OAuthProblem("invalid_request", f"the {name} credentials are malformed")
+    return name, credentials
 
 
 def bearer_challenge(**params: str | None) -> str:
     """A ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3) with quoted auth-params."""
+    return auth_challenge("Bearer", **params)
+
+
+def auth_challenge(scheme: str, **params: str | None) -> str:
+    """A ``WWW-Authenticate`` challenge (RFC 9110 §11.6.1) with quoted auth-params: ``Bearer``
+    (RFC 6750 §3) or ``DPoP`` (RFC 9449 §7.1)."""
     parts = [f'{name}="{sanitize(value)}"' for name, value in params.items() if value is not None]
-    return "Bearer " + ", ".join(parts) if parts else "Bearer"
+    return f"{scheme} " + ", ".join(parts) if parts else scheme
 
 
 def json_object(body: bytes) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
+import jwt
 
 __all__ = ["RecordedRequest", "RequestLog"]
 
@@ -24,7 +25,8 @@ __all__ = ["RecordedRequest", "RequestLog"]
 class RecordedRequest:
     """One request as the server received it.
 
-    ``headers`` has lower-case names (repeated headers joined with ``", "``); ``status`` is the
+    ``headers`` has lower-case names (repeated headers joined with ``", "``; the DPoP proof is
+    ``headers["dpop"]``, also :attr:`dpop`, decoded by :attr:`dpop_claims`); ``status`` is the
     status the server answered with, None while unanswered or when the connection was dropped;
     ``fault`` names the injected fault that answered it, if any. The repr shows neither headers
     nor body, which hold credentials.
@@ -64,12 +66,50 @@ class RecordedRequest:
         except (ValueError, UnicodeDecodeError):
             return None
 
+    @property
+    def dpop(self) -> str | None:
+        """The ``DPoP`` proof header (RFC 9449 §4.1) the request carried, else None."""
+        return self.headers.get("dpop")
+
+    @property
+    def dpop_claims(self) -> dict[str, Any] | None:
+        """The claims of the ``DPoP`` proof, decoded without verifying it, else None (also when
+        it is not a JWT)."""
+        return _unverified_claims(self.dpop)
+
+    @property
+    def dpop_header(self) -> dict[str, Any] | None:
+        """The JOSE header of the ``DPoP`` proof (``typ``, ``alg``, ``jwk``), unverified."""
+        if self.dpop is None:
+            return None
+        try:
+            return jwt.get_unverified_header(self.dpop)
+        except jwt.PyJWTError:
+            return None
+
+    @property
+    def authorization_scheme(self) -> str | None:
+        """The scheme of the ``Authorization`` header (``Bearer``, ``DPoP``, ``Basic``), else
+        None."""
+        value = self.headers.get("authorization")
+        return value.strip().partition(" ")[0] if value else None
+
     def param(self, name: str) -> str | None:
         """The first value of a form field (or, failing that, a query parameter), else None."""
         for source in (self.form or {}, self.query):
             if name in source:
                 return source[name][0]
         return None
+
+
+def _unverified_claims(token: str | None) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims
 
 
 def _path_of(path: str) -> str:

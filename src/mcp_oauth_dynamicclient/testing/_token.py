@@ -18,6 +18,13 @@ is issued when the client registered the ``refresh_token`` grant; an RS256 ID to
 §2.2) narrows the audience to granted resources. Every answer carries ``Cache-Control:
 no-store`` and ``Pragma: no-cache`` (§5.1); errors are §5.2 JSON, 400 except
 ``invalid_client`` (401).
+
+With DPoP on (RFC 9449 §5), every grant takes a ``DPoP`` proof (checked by :mod:`._dpop`) and
+then binds the access token to the proof's key (``token_type: DPoP``), and a public client's
+refresh token too: refreshing it needs a proof by the same key (none: ``invalid_dpop_proof``,
+another key: ``invalid_grant``). ``dpop_required`` refuses requests without a proof
+(``invalid_dpop_proof``), ``dpop_nonce`` those whose proof lacks the nonce (``use_dpop_nonce``
+with a ``DPoP-Nonce`` header, §8); successful answers then carry ``DPoP-Nonce`` too.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from .._generated import (
 from ._client_authn import authenticate_client
 from ._client_metadata import DEVICE_CODE_GRANT
 from ._context import Context, Paths
+from ._dpop import nonce_headers, proof_of, verify_proof
 from ._http import (
     NO_STORE,
     OAuthProblem,
@@ -69,7 +77,8 @@ __all__ = ["issue_tokens", "token_endpoint"]
 AT_JWT = "at+jwt"
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 
-Handler = Callable[[Context, ClientRecord, ImmutableMultiDict[str, str]], TokenResponse]
+#: A grant: the request's client, form and DPoP key thumbprint (None: no proof) to a response.
+Handler = Callable[[Context, ClientRecord, ImmutableMultiDict[str, str], str | None], TokenResponse]
 
 
 def _invalid_grant(description: str) -> OAuthProblem:
@@ -165,8 +174,33 @@ def _audience(
     return resources
 
 
+def _refresh_binding(client: ClientRecord, jkt: str | None) -> str | None:
+    """RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential
+    client's is not (its authentication already binds it)."""
+    return jkt if client.auth_method == "none" else None
+
+
+def _dpop_binding(ctx: Context, request: Request) -> str | None:
+    """The thumbprint of the request's valid DPoP proof (RFC 9449 §5), None without one.
+
+    With DPoP off the header is ignored, as a server without DPoP support does (§5).
+
+    Raises:
+        OAuthProblem: ``invalid_dpop_proof`` (also for a missing proof with ``dpop_required``)
+            or ``use_dpop_nonce``.
+    """
+    if not ctx.settings.dpop_enabled:
+        return None
+    proof = proof_of(request)
+    if proof is None:
+        if ctx.settings.dpop_required:
+            raise OAuthProblem("invalid_dpop_proof", "this server requires a DPoP proof")
+        return None
+    return verify_proof(ctx, request, proof)
+
+
 def _authorization_code(
-    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str], jkt: str | None
 ) -> TokenResponse:
     request = form_model(form, AuthorizationCodeTokenRequest)
     now = ctx.clock.now()
@@ -196,12 +230,19 @@ def _authorization_code(
     audience = _audience(ctx, request.resource, grant.resources)
     refresh = client.allows_grant("refresh_token")
     return issue_tokens(
-        ctx, grant, scope=grant.scope, audience=audience, refresh=refresh, nonce=grant.nonce
+        ctx,
+        grant,
+        scope=grant.scope,
+        audience=audience,
+        refresh=refresh,
+        nonce=grant.nonce,
+        jkt=jkt,
+        refresh_jkt=_refresh_binding(client, jkt),
     )
 
 
 def _refresh_token(
-    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str], jkt: str | None
 ) -> TokenResponse:
     request = form_model(form, RefreshTokenRequest)
     now = ctx.clock.now()
@@ -214,6 +255,12 @@ def _refresh_token(
             raise _invalid_grant("a rotated refresh token was replayed; the grant is revoked")
         if ctx.state.active_refresh_token(request.refresh_token, now) is None:
             raise _invalid_grant("the refresh token is expired or revoked")
+        if record.jkt is not None and jkt is None:
+            raise OAuthProblem(
+                "invalid_dpop_proof", "the refresh token is DPoP-bound: send a proof"
+            )
+        if record.jkt is not None and record.jkt != jkt:
+            raise _invalid_grant("the refresh token is bound to another DPoP key")
         grant = record.grant
         requested = parse_scope(request.scope)
         if requested is not None:
@@ -223,11 +270,13 @@ def _refresh_token(
         if rotate:
             record.retired = True
     scope = requested if requested is not None else grant.scope
-    return issue_tokens(ctx, grant, scope=scope, audience=audience, refresh=rotate)
+    return issue_tokens(
+        ctx, grant, scope=scope, audience=audience, refresh=rotate, jkt=jkt, refresh_jkt=record.jkt
+    )
 
 
 def _client_credentials(
-    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str], jkt: str | None
 ) -> TokenResponse:
     request = form_model(form, ClientCredentialsTokenRequest)
     if client.auth_method == "none":
@@ -239,11 +288,11 @@ def _client_credentials(
     resources = parse_resources(ctx, request.resource or ())
     now = ctx.clock.timestamp()
     grant = Grant(client.client_id, client.client_id, scope, resources, now)
-    return issue_tokens(ctx, grant, scope=scope, audience=resources, refresh=False)
+    return issue_tokens(ctx, grant, scope=scope, audience=resources, refresh=False, jkt=jkt)
 
 
 def _device_code(
-    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str]
+    ctx: Context, client: ClientRecord, form: ImmutableMultiDict[str, str], jkt: str | None
 ) -> TokenResponse:
     request = form_model(form, DeviceCodeTokenRequest)
     now = ctx.clock.now()
@@ -269,7 +318,15 @@ def _device_code(
     subject = device.subject or ctx.settings.subject
     grant = Grant(client.client_id, subject, device.scope, device.resources, int(now))
     refresh = client.allows_grant("refresh_token")
-    return issue_tokens(ctx, grant, scope=device.scope, audience=audience, refresh=refresh)
+    return issue_tokens(
+        ctx,
+        grant,
+        scope=device.scope,
+        audience=audience,
+        refresh=refresh,
+        jkt=jkt,
+        refresh_jkt=_refresh_binding(client, jkt),
+    )
 
 
 _GRANTS: dict[str, Handler] = {
@@ -295,7 +352,8 @@ async def token_endpoint(ctx: Context, request: Request) -> Response:
             raise OAuthProblem("unsupported_grant_type", "this grant type is not supported")
         if not client.allows_grant(grant_type):
             raise OAuthProblem("unauthorized_client", "the client did not register this grant")
-        body = handler(ctx, client, form)
+        jkt = _dpop_binding(ctx, request)
+        body = handler(ctx, client, form, jkt)
     except OAuthProblem as problem:
         return oauth_error_response(problem, no_store=True)
-    return model_response(body, headers=NO_STORE)
+    return model_response(body, headers={**NO_STORE, **nonce_headers(ctx)})
