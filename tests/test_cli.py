@@ -16,6 +16,7 @@ import sys
 import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
@@ -26,6 +27,9 @@ from mcp_oauth_dynamicclient import TokenError
 from mcp_oauth_dynamicclient._sync import client as sync_client
 from mcp_oauth_dynamicclient.cli import OAuth2CLI, default_tokens_path
 from mcp_oauth_dynamicclient.cli._app import cli
+from mcp_oauth_dynamicclient.cli._login import default_scope
+from mcp_oauth_dynamicclient.cli._output import Output
+from mcp_oauth_dynamicclient.storage import SyncMemoryStorage
 from mcp_oauth_dynamicclient.testing import MockAuthServer
 
 INITIALIZE = json.dumps(
@@ -173,6 +177,41 @@ def test_a_second_login_reuses_the_registration_and_its_port(
     assert browser.read_text() == "200 /callback\n" * 2
 
 
+def test_login_without_a_scope_asks_an_openid_provider_for_openid(
+    browser: Path, tokens: Path
+) -> None:
+    with MockAuthServer(scopes=["offline_access", "mcp:read"]) as provider:
+        run("login", provider.url)  # an authorization server whose metadata lists openid
+        asked = provider.requests.last("/authorize").query
+        assert asked["scope"] == ["openid offline_access"]
+        assert asked["nonce"]
+        assert set(json.loads(run("token", "--json").stdout)["scope"].split()) >= {"openid"}
+        stored = json.loads(tokens.read_text())["entries"]
+        assert any(entry.get("id_token") for entry in stored.values())
+        assert provider.errors == []
+
+
+def test_the_default_scope(server: MockAuthServer) -> None:
+    def client(**settings: Any) -> sync_client.SyncOAuth2Client:
+        return sync_client.SyncOAuth2Client(storage=SyncMemoryStorage(), **settings)
+
+    with client(auth_server=server.url) as provider:  # lists openid, not offline_access
+        assert default_scope(provider) == "openid"
+    with client(auth_server=server.url, scope="mcp:write") as configured:
+        assert default_scope(configured) == "mcp:write"
+    with client(resource=server.resource_url) as mcp:  # RFC 9728 scopes_supported
+        assert default_scope(mcp) == "mcp:read mcp:write"
+
+    # MockAuthServer always lists openid: a plain OAuth server's metadata is the mock's
+    # without it, and then no scope is asked for (the server's default, RFC 6749 §3.3).
+    metadata = httpx.get(server.url + "/.well-known/oauth-authorization-server").json()
+    metadata["scopes_supported"] = ["mcp:read"]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=metadata))
+    http = httpx.Client(transport=transport)
+    with http, client(auth_server=server.url, http_client=http) as plain:
+        assert default_scope(plain) is None
+
+
 def test_login_with_the_device_flow_shows_the_code(
     server: MockAuthServer, tokens: Path, instant: None
 ) -> None:
@@ -223,6 +262,36 @@ def test_verbose_shows_the_librarys_events(signed_in: MockAuthServer) -> None:
     assert "registered the client" not in quiet.stderr
     loud = run("--verbose", "clients", "register", "--force")
     assert "registered the client" in loud.stderr
+
+
+def test_plain_lines_when_not_on_a_terminal(signed_in: MockAuthServer) -> None:
+    result = CliRunner().invoke(cli, ["status"])  # no --plain: the runner is no terminal
+    assert result.exit_code == 0, result.output
+    assert f"issuer: {signed_in.issuer}" in result.stdout.splitlines()
+    assert "│" not in result.stdout
+
+
+def test_the_spinner_shows_the_time_left(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws as on a terminal
+    out = Output(rich=True)
+    with out.waiting("Waiting for the browser"):
+        out.left(42.9)
+    shown = capsys.readouterr()
+    assert "Waiting for the browser (42 s left)" in shown.err
+    assert shown.out == ""
+
+
+def test_a_damaged_token_file_says_what_to_do(server: MockAuthServer, tokens: Path) -> None:
+    tokens.parent.mkdir()
+    tokens.write_text("not json")
+    tokens.chmod(0o600)
+    result = run("token", "--server", server.url, code=1)
+    assert "not valid JSON" in result.stderr
+    assert "--tokens" in result.stderr
+    assert "Traceback" not in result.output
+    assert tokens.read_text() == "not json"
 
 
 def test_rich_output_on_a_terminal(signed_in: MockAuthServer) -> None:
@@ -328,10 +397,32 @@ def test_main_is_the_console_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert OAuth2CLI.__module__ == "mcp_oauth_dynamicclient.cli"
 
 
-def test_codegen_delegates_to_the_generator() -> None:
+def test_codegen_delegates_to_the_generator(tmp_path: Path) -> None:
     result = run("codegen", "--help")
     assert "OpenAPI" in result.stdout
     assert "--check" in result.stdout
+
+    spec, out = tmp_path / "openapi.yaml", tmp_path / "vendor_client"
+    run("codegen", "--init-spec", str(spec))
+    assert spec.read_text().startswith(("openapi:", "#"))
+    run("codegen", "--spec", str(spec), "--out", str(out))
+    assert (out / "models.py").is_file()
+    run("codegen", "--spec", str(spec), "--out", str(out), "--check")
+
+
+def test_codegen_runs_from_the_installed_script_anywhere(tmp_path: Path) -> None:
+    """The ``mcp-oauth`` script finds the generator outside the checkout too."""
+    script = Path(sys.executable).with_name("mcp-oauth")
+    done = subprocess.run(
+        [str(script), "codegen", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--init-spec" in done.stdout
 
 
 def test_demo_runs_the_whole_flow_step_by_step() -> None:

@@ -13,17 +13,19 @@ no URL (``--server URL`` picks another one). Errors are one line on stderr and e
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..exceptions import DiscoveryError, OAuth2Error, TokenError
+from ..exceptions import DiscoveryError, OAuth2Error, StorageError, TokenError
 from ._login import TOKENS_ENV, OAuth2CLI
 from ._output import Output, expires
 
@@ -123,6 +125,10 @@ def _one_line(exc: OAuth2Error) -> str:
     message = " ".join(str(exc).split())
     if isinstance(exc, TokenError) and exc.error_code in (None, "invalid_grant"):
         message += "; run `mcp-oauth login URL` to sign in"
+    elif isinstance(exc, StorageError) and "token file" in message:
+        message += (
+            f" (mcp-oauth: move the file away, or name another with --tokens or ${TOKENS_ENV})"
+        )
     return message
 
 
@@ -178,7 +184,11 @@ def cli(
 @cli.command()
 @click.argument("url")
 @click.option("--device", is_flag=True, help="Sign in with a code on another device (RFC 8628).")
-@click.option("--scope", help="The scopes to ask for (default: the server's).")
+@click.option(
+    "--scope",
+    help="The scopes to ask for (default: the MCP server's; from an OpenID Provider, "
+    "openid and offline_access).",
+)
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait.")
 @click.option(
     "--resource",
@@ -435,16 +445,50 @@ def codegen(args: tuple[str, ...]) -> None:
 
 
 def _codegen_main() -> Callable[[list[str] | None], int]:
-    """The generator's ``main``: inside the installed package, else in a source checkout."""
+    """The generator's ``main``: inside the installed package (a wheel ships it as
+    ``mcp_oauth_dynamicclient.codegen``), else in the source checkout of an editable install.
+
+    Raises:
+        click.ClickException: its dependencies (the ``codegen`` extra) are missing, or the
+            generator itself is.
+    """
+    missing: set[str] = set()
     for module in ("mcp_oauth_dynamicclient.codegen.__main__", "codegen.__main__"):
         try:
+            if module.startswith("codegen."):
+                _checkout_codegen()
             found: Callable[[list[str] | None], int] = importlib.import_module(module).main
-        except ImportError:
+        except ImportError as exc:
+            missing.add((exc.name or "").partition(".")[0])
             continue
         return found
+    if missing - {"mcp_oauth_dynamicclient", "codegen"}:  # jinja2, yaml: not the generator
+        raise click.ClickException(
+            "the generator needs the codegen extra: pip install 'mcp-oauth-dynamicclient[codegen]'"
+        )
     raise click.ClickException(
-        "the generator needs the codegen extra: pip install 'mcp-oauth-dynamicclient[codegen]'"
+        "the generator is not installed: pip install 'mcp-oauth-dynamicclient[codegen]'"
     )
+
+
+def _checkout_codegen() -> None:
+    """Make ``codegen`` importable from the checkout that holds this editable install
+    (``<checkout>/src/mcp_oauth_dynamicclient``), whatever the current directory."""
+    package = Path(__file__).resolve().parents[3] / "codegen" / "__init__.py"
+    if "codegen" in sys.modules or not package.is_file():
+        return
+    spec = importlib.util.spec_from_file_location(
+        "codegen", package, submodule_search_locations=[str(package.parent)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["codegen"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["codegen"]
+        raise
 
 
 @cli.command("mock-server")

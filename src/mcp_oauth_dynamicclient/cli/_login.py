@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .._sync.client import SyncOAuth2Client
     from .._sync.storage import SyncTokenStorage
 
-__all__ = ["TOKENS_ENV", "OAuth2CLI", "default_tokens_path"]
+__all__ = ["TOKENS_ENV", "OAuth2CLI", "default_scope", "default_tokens_path"]
 
 TOKENS_ENV = "MCP_OAUTH_TOKENS"
 """The environment variable naming the token file, instead of the user's data directory."""
@@ -44,6 +44,24 @@ def default_tokens_path() -> Path:
             f"'mcp-oauth-dynamicclient[cli]', or set {TOKENS_ENV} (or pass tokens_path=)"
         ) from exc
     return platformdirs.user_data_path(APP_NAME, appauthor=False) / "tokens.json"
+
+
+def default_scope(client: SyncOAuth2Client) -> str | None:
+    """What a sign-in asks for when the person names no scope.
+
+    The library's choice when it has one: the configured scope, else the MCP server's
+    ``scopes_supported`` (RFC 9728 §2). Without one, asking for no scope leaves it to the
+    server (RFC 6749 §3.3), which an OpenID Provider refuses: a server whose metadata lists
+    ``openid`` in ``scopes_supported`` (RFC 8414 §2, OpenID Connect Discovery §3) is asked
+    for ``openid``, plus ``offline_access`` when listed too, so the sign-in also brings a
+    refresh token (OpenID Connect Core §11). Else None: no scope parameter.
+    """
+    if (chosen := client._scope(None)) is not None:
+        return chosen
+    offered = set(client.discover().scopes_supported or ())
+    if "openid" not in offered:
+        return None
+    return "openid offline_access" if "offline_access" in offered else "openid"
 
 
 @public("mcp_oauth_dynamicclient.cli")
@@ -118,6 +136,10 @@ class OAuth2CLI:
     def interactive_login(self, scope: str | None = None) -> TokenResponse:
         """Sign in (browser, or device flow) and return the token, stored for the next run.
 
+        ``scope`` None asks for the configured scope, else the MCP server's
+        ``scopes_supported`` (RFC 9728 §2), else, from an OpenID Provider, for ``openid`` (and
+        ``offline_access`` when offered): see ``default_scope``.
+
         Raises:
             AuthorizationError: the user denied, the wait timed out, or the server refused.
         """
@@ -127,7 +149,7 @@ class OAuth2CLI:
         with self.client(**more) as client:
             return login(
                 client,
-                scope=scope,
+                scope=default_scope(client) if scope is None else scope,
                 timeout=self.login_timeout,
                 device=self.device,
                 open_url=self.open_url,

@@ -51,11 +51,11 @@ class Output:
             table.add_column(style="bold")
             table.add_column()
             for name, value in rows.items():
-                table.add_row(name, "-" if value is None else str(value))
+                table.add_row(name, _shown(value))
             Console().print(table)
             return
         for name, value in rows.items():
-            click.echo(f"{name}: {'-' if value is None else value}")
+            click.echo(f"{name}: {_shown(value)}")
 
     # ------------------------------------------------------------------ the person (stderr)
 
@@ -112,6 +112,11 @@ class Output:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         return handler
+
+
+def _shown(value: Any) -> str:
+    """A table cell: ``-`` for what is unknown or empty (a token granted no scope)."""
+    return "-" if value is None or value == "" else str(value)
 
 
 def expires(token_expires_at: float | None) -> str | None:
