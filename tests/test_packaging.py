@@ -10,6 +10,7 @@ application imports it, type-checks it and calls ``MockAuthServer`` with it. Bui
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ import yaml
 
 import codegen
 from codegen.__main__ import main
+from mcp_oauth_dynamicclient import exceptions, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"
@@ -327,3 +329,42 @@ def test_init_spec_arguments_that_do_not_go_together_are_refused(
 
 def test_the_bundled_spec_is_the_repository_spec_in_a_checkout() -> None:
     assert codegen.BUNDLED_SPEC.resolve() == SPEC
+
+
+# ------------------------------------------------------------- the compatibility promise
+
+
+def _library_names(path: Path) -> set[tuple[str, str]]:
+    """(module, name) for each name of the library that a generated file uses."""
+    used: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE):
+            used.update((str(node.module), alias.name) for alias in node.names)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "runtime"
+        ):
+            used.add((f"{PACKAGE}.runtime", node.attr))
+    return used
+
+
+def test_generated_code_uses_only_names_the_runtime_and_exceptions_export() -> None:
+    """The promise covers ``__all__`` of the two modules: generated code may use nothing else."""
+    generated = ROOT / "src" / PACKAGE / "_generated"
+    used = set().union(*(_library_names(path) for path in generated.glob("*.py")))
+    exported = {
+        f"{PACKAGE}.runtime": set(runtime.__all__),
+        f"{PACKAGE}.exceptions": set(exceptions.__all__),
+        PACKAGE: {"runtime"},
+    }
+    outside = sorted(f"{module}.{name}" for module, name in used if name not in exported[module])
+    assert not outside, f"generated code uses names outside the public runtime: {outside}"
+    assert {name for module, name in used if module.endswith("runtime")} >= {
+        "build_request",
+        "parse_model",
+        "make_converter",
+        "DirectSender",
+        "AsyncDirectSender",
+        "lazy_getattr",
+    }

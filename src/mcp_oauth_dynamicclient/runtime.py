@@ -2,8 +2,13 @@
 
 Public and stable. Code that ``mcp-oauth-codegen`` writes, the package's own ``_generated/`` and
 the packages users regenerate from their servers' specs alike, imports this module and
-``mcp_oauth_dynamicclient.exceptions``, nothing else of the library. A regenerated package
-keeps working across the patch releases of the library it was generated with.
+``mcp_oauth_dynamicclient.exceptions``, nothing else of the library (never a private module).
+
+Compatibility promise: a package generated with version X.Y.Z keeps working, not regenerated,
+with every X.Y patch release of the library. Patch releases may add names here and in
+``exceptions``, but never remove or rename one, change a signature, or change what generated
+code relies on a name to do. A minor release that does is listed in ``CHANGELOG.md``, and
+regenerating the package with it brings the package up to date.
 
 It is the bottom layer: it imports only ``exceptions`` and leaves (``_json``, ``_lazy``,
 ``_www_authenticate``, and ``_converter`` on first use), never the retry policy, the clients
