@@ -121,10 +121,11 @@ def interop(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def conformance(session: nox.Session) -> None:
-    """The MCP conformance suite, both pinned versions (npm ci), every ``auth/*`` scenario.
+    """The MCP conformance suite, both pinned versions (npm ci), every ``auth/*`` scenario,
+    the authorization extensions included.
 
-    Arguments go to ``run.py`` (``-- --suite 0.2 -k iss-``; ``-- --extensions`` adds the
-    extension scenarios, which are not all passed yet).
+    Arguments go to ``run.py`` (``-- --suite 0.2 -k iss-``; ``-- --no-extensions`` leaves the
+    extension scenarios out).
     """
     session.install(*DEV)
     with session.chdir("tests/conformance"):

@@ -40,6 +40,7 @@ NAMES = {
     "async_renewing": "sync_renewing",
     "async_to_thread": "sync_to_thread",
     "async_settle": "sync_settle",
+    "async_resolve": "sync_resolve",
     "AsyncLock": "SyncLock",
     "AsyncRetrying": "Retrying",  # tenacity
     "AsyncSender": "SyncSender",

@@ -23,10 +23,12 @@ __all__ = [
     "AsyncLock",
     "SyncLock",
     "async_renewing",
+    "async_resolve",
     "async_settle",
     "async_sleep",
     "async_to_thread",
     "sync_renewing",
+    "sync_resolve",
     "sync_settle",
     "sync_sleep",
     "sync_to_thread",
@@ -56,6 +58,19 @@ def sync_settle(value: object) -> None:
         raise ConfigurationError(
             "a blocking client's callbacks must be plain functions, not coroutine functions"
         )
+
+
+async def async_resolve(value: _T | Awaitable[_T]) -> _T:
+    """What a callback returned, awaited when it is awaitable (a coroutine function's)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def sync_resolve(value: _T | Awaitable[_T]) -> _T:
+    """``async_resolve`` for a blocking client, which cannot await: an awaitable is refused."""
+    sync_settle(value)
+    return value  # type: ignore[return-value]
 
 
 def sync_sleep(seconds: float) -> None:

@@ -6,7 +6,7 @@ mistake shows up at start-up rather than halfway through an authorization.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
 import attrs
@@ -16,9 +16,25 @@ from ._urls import require_secure_url
 from .exceptions import ConfigurationError
 from .runtime import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, check_limits, redact
 
-__all__ = ["DEVICE_CODE_GRANT", "OAuth2Config", "OAuth2Settings", "config_from"]
+__all__ = [
+    "DEVICE_CODE_GRANT",
+    "JWT_BEARER_GRANT",
+    "TOKEN_EXCHANGE_GRANT",
+    "OAuth2Config",
+    "OAuth2Settings",
+    "config_from",
+]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+#: The ``grant`` setting's values, by short name (RFC 6749 §4.1, §4.4; RFC 7523 §2.1).
+GRANTS = {
+    "authorization_code": "authorization_code",
+    "client_credentials": "client_credentials",
+    "jwt_bearer": JWT_BEARER_GRANT,
+    JWT_BEARER_GRANT: JWT_BEARER_GRANT,
+}
 AUTO = "auto"
 AUTH_METHODS = (
     AUTO,
@@ -116,6 +132,31 @@ class OAuth2Config:
             several times ``timeout``; keep it so, and above ``RetryConfig.max_retry_after``
             when retrying. The blocking client cannot interrupt a read: it shortens each wait
             to the time left and checks the deadline as each part of the body arrives.
+        grant: How the client gets a token when it needs one without being given it
+            (``httpx_auth``, ``access_token``, an expired token with no refresh token):
+            ``authorization_code`` (the default: a person authorizes), ``client_credentials``
+            (the client itself, RFC 6749 §4.4; MCP machine-to-machine, SEP-1046) or
+            ``jwt_bearer`` (a JWT assertion as the grant, RFC 7523 §2.1: workload identity
+            federation, SEP-1933, with ``assertion``; enterprise-managed authorization,
+            SEP-990, with ``idp`` and ``id_token``).
+        assertion: For ``grant="jwt_bearer"``: the JWT to present, or a function (sync, or
+            async for ``OAuth2Client``) returning it, called for every token request so that
+            a short-lived workload token is read fresh (say, from a file the platform rotates).
+        idp / id_token: For enterprise-managed authorization (SEP-990): the client of the
+            user's enterprise identity provider (an ``OAuth2Client`` of the same flavour) and
+            the user's ID token there (or a function returning it). The ID token is exchanged
+            at the IdP for an ID-JAG (RFC 8693, audience the MCP authorization server, resource
+            the MCP server), presented with the JWT-bearer grant.
+        dpop: Sender-constrained tokens (RFC 9449): ``True`` sends a DPoP proof with every
+            token request and uses the ``DPoP`` scheme for the tokens bound to its key;
+            ``False`` never does, and refuses a DPoP token; ``"auto"`` (the default) does when
+            the protected resource asks for DPoP (a ``DPoP`` challenge, or
+            ``dpop_bound_access_tokens_required`` in its metadata, RFC 9728 §2) and the
+            authorization server supports it (``dpop_signing_alg_values_supported``).
+        dpop_key / dpop_algorithm: The DPoP key (an unencrypted PEM private key) and the JWS
+            algorithm of its proofs (by default the key's: ES256 for a P-256 key, RS256 for
+            RSA). Unset, a new key is made per client (ES256, or ``dpop_algorithm``) and kept
+            with the tokens bound to it, so a restart keeps the binding.
         max_response_bytes: Largest response body read from the authorization server, after
             any content coding is undone; a larger one raises ``ResponseTooLarge``, refused
             before reading when its ``Content-Length`` says so. Default 4 MiB (4194304), ample
@@ -163,6 +204,17 @@ class OAuth2Config:
     timeout: float = 30.0
     deadline: float = DEFAULT_DEADLINE
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    grant: str = "authorization_code"
+    assertion: str | Callable[[], str | Awaitable[str]] | None = attrs.field(
+        default=None, repr=redact
+    )
+    idp: Any = attrs.field(default=None, eq=False)
+    id_token: str | Callable[[], str | Awaitable[str]] | None = attrs.field(
+        default=None, repr=redact
+    )
+    dpop: bool | str = AUTO
+    dpop_key: str | None = attrs.field(default=None, repr=redact)
+    dpop_algorithm: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.auth_server is None and self.resource is None:
@@ -220,9 +272,51 @@ class OAuth2Config:
         if self.clock_skew < 0 or self.timeout <= 0:
             raise ConfigurationError("clock_skew and timeout: must be positive")
         check_limits(self.max_response_bytes, self.deadline)
+        self._check_extensions()
         unsafe = {a for a in self.id_token_algorithms if a == "none" or a.startswith("HS")}
         if unsafe:
             raise ConfigurationError(f"id_token_algorithms: {sorted(unsafe)} are not allowed")
+
+    def _check_extensions(self) -> None:
+        """The settings of the MCP authorization extensions: grant, assertion, IdP, DPoP."""
+        if self.grant not in GRANTS:
+            raise ConfigurationError(
+                f"grant: expected one of authorization_code, client_credentials, jwt_bearer, "
+                f"got {self.grant!r}"
+            )
+        jwt_bearer = GRANTS[self.grant] == JWT_BEARER_GRANT
+        sources = [name for name in ("assertion", "idp") if getattr(self, name) is not None]
+        if jwt_bearer and len(sources) != 1:
+            raise ConfigurationError(
+                "grant='jwt_bearer': give either assertion (the JWT, or a function returning "
+                "it) or idp and id_token (enterprise-managed authorization)"
+            )
+        if sources and not jwt_bearer:
+            raise ConfigurationError(f"{sources[0]}: used only with grant='jwt_bearer'")
+        if (self.idp is None) != (self.id_token is None):
+            raise ConfigurationError("idp and id_token: give both, or neither")
+        if self.assertion is not None and not (
+            isinstance(self.assertion, str) or callable(self.assertion)
+        ):
+            raise ConfigurationError("assertion: expected the JWT (a str) or a function")
+        if self.dpop is not True and self.dpop is not False and self.dpop != AUTO:
+            raise ConfigurationError(f"dpop: expected True, False or 'auto', got {self.dpop!r}")
+        if self.dpop_key is None and self.dpop_algorithm is None:
+            return  # nothing to check, nothing to load
+        from ._dpop import DPOP_ALGORITHMS, DPoPKey
+
+        if self.dpop_key is not None:  # its algorithm is checked with it
+            DPoPKey.from_pem(self.dpop_key, self.dpop_algorithm)
+        elif self.dpop_algorithm not in DPOP_ALGORITHMS:
+            raise ConfigurationError(
+                f"dpop_algorithm: expected one of {', '.join(DPOP_ALGORITHMS)} (RFC 9449 §4.2), "
+                f"got {self.dpop_algorithm!r}"
+            )
+
+    @property
+    def grant_type(self) -> str:
+        """The ``grant`` setting's grant type URI or name as sent on the wire."""
+        return GRANTS[self.grant]
 
     @property
     def issuer(self) -> str | None:
@@ -308,6 +402,13 @@ class OAuth2Settings(TypedDict, total=False):
     timeout: float
     deadline: float
     max_response_bytes: int
+    grant: str
+    assertion: str | Callable[[], str | Awaitable[str]] | None
+    idp: Any
+    id_token: str | Callable[[], str | Awaitable[str]] | None
+    dpop: bool | str
+    dpop_key: str | None
+    dpop_algorithm: str | None
 
 
 def config_from(

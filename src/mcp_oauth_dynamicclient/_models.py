@@ -120,7 +120,14 @@ class TokenResponse(_ItemAccess):
         id_token: An OpenID Connect ID Token, already validated when it came from
             ``exchange_code``.
         grant_type: ``client_credentials`` for a token the client got for itself: it comes
-            with no refresh token (RFC 6749 §4.4.3) and is fetched anew when it expires.
+            with no refresh token (RFC 6749 §4.4.3) and is fetched anew when it expires; the
+            JWT-bearer grant's URI (RFC 7523 §2.1) for one got with an assertion, fetched anew
+            with a new assertion.
+        issued_token_type: What a token exchange issued (RFC 8693 §2.2.1), e.g.
+            ``urn:ietf:params:oauth:token-type:id-jag``; None for other grants.
+        dpop_key: For a DPoP-bound token (``token_type`` ``DPoP``, RFC 9449 §5): the private
+            key it is bound to, PKCS #8 PEM (never shown in ``repr``), kept with the token so
+            that proofs can still be made after a restart.
         extra: Other members of the response.
     """
 
@@ -132,6 +139,8 @@ class TokenResponse(_ItemAccess):
     scope: str | None = None
     id_token: str | None = attrs.field(default=None, repr=redact)
     grant_type: str | None = None
+    issued_token_type: str | None = None
+    dpop_key: str | None = attrs.field(default=None, repr=redact)
     extra: Mapping[str, Any] = attrs.field(factory=dict, repr=redact_mapping)
 
     @classmethod
@@ -143,8 +152,10 @@ class TokenResponse(_ItemAccess):
         previous: TokenResponse | None = None,
         refresh_token: str | None = None,
         grant_type: str | None = None,
+        dpop_key: str | None = None,
     ) -> TokenResponse:
-        """The token of a response received at ``now``, by ``grant_type`` when it matters.
+        """The token of a response received at ``now``, by ``grant_type`` when it matters,
+        bound to ``dpop_key`` when the server made it a DPoP token (RFC 9449 §5).
 
         For a refresh (RFC 6749 §6), ``refresh_token`` is the one that was used and
         ``previous`` the token it belonged to, when known: the refresh token is kept when the
@@ -172,6 +183,8 @@ class TokenResponse(_ItemAccess):
             scope=wire.scope if wire.scope is not None else (previous.scope if previous else None),
             id_token=wire.id_token,
             grant_type=grant_type or (previous.grant_type if previous is not None else None),
+            issued_token_type=wire.issued_token_type,
+            dpop_key=dpop_key if wire.token_type.lower() == "dpop" else None,
             extra=dict(wire.extra),
         )
 

@@ -21,7 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-__all__ = ["BearerChallenge", "Challenge", "parse_bearer_challenge", "parse_www_authenticate"]
+__all__ = [
+    "BearerChallenge",
+    "Challenge",
+    "parse_bearer_challenge",
+    "parse_resource_challenge",
+    "parse_www_authenticate",
+]
 
 _SPACE = " \t"
 
@@ -45,6 +51,7 @@ class BearerChallenge(NamedTuple):
     resource_metadata: str | None = None
     realm: str | None = None
     params: Mapping[str, str] = {}
+    scheme: str = "bearer"
 
     @property
     def scopes(self) -> list[str]:
@@ -65,17 +72,42 @@ def parse_bearer_challenge(value: str | Iterable[str]) -> BearerChallenge | None
     """The first ``Bearer`` challenge of a ``WWW-Authenticate`` value (or values), or None."""
     for challenge in parse_www_authenticate(value):
         if challenge.scheme == "bearer":
-            params = challenge.params
-            return BearerChallenge(
-                error=params.get("error"),
-                error_description=params.get("error_description"),
-                error_uri=params.get("error_uri"),
-                scope=params.get("scope"),
-                resource_metadata=params.get("resource_metadata"),
-                realm=params.get("realm"),
-                params=dict(params),
-            )
+            return _token_challenge(challenge)
     return None
+
+
+def parse_resource_challenge(
+    value: str | Iterable[str], *, prefer_dpop: bool = False
+) -> BearerChallenge | None:
+    """A protected resource's challenge: ``Bearer`` (RFC 6750 §3) or ``DPoP`` (RFC 9449 §7.1,
+    same parameters plus ``algs``), read alike; ``scheme`` says which.
+
+    The first challenge of the preferred scheme (``DPoP`` when ``prefer_dpop``, else
+    ``Bearer``), else the first of the other; None when there is neither.
+    """
+    found: dict[str, Challenge] = {}
+    for challenge in parse_www_authenticate(value):
+        if challenge.scheme in ("bearer", "dpop"):
+            found.setdefault(challenge.scheme, challenge)
+    order = ("dpop", "bearer") if prefer_dpop else ("bearer", "dpop")
+    for scheme in order:
+        if scheme in found:
+            return _token_challenge(found[scheme])
+    return None
+
+
+def _token_challenge(challenge: Challenge) -> BearerChallenge:
+    params = challenge.params
+    return BearerChallenge(
+        error=params.get("error"),
+        error_description=params.get("error_description"),
+        error_uri=params.get("error_uri"),
+        scope=params.get("scope"),
+        resource_metadata=params.get("resource_metadata"),
+        realm=params.get("realm"),
+        params=dict(params),
+        scheme=challenge.scheme,
+    )
 
 
 # Exported from the package: that is the module their reprs and pickles name.

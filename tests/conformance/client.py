@@ -103,22 +103,37 @@ def read_message(response: httpx.Response) -> dict[str, Any]:
     return parsed
 
 
-def settings_from(context: dict[str, Any]) -> dict[str, Any]:
-    """Library settings from the harness's context (pre-registered credentials, keys)."""
+def settings_from(context: dict[str, Any], scenario: str) -> dict[str, Any]:
+    """Library settings from the harness's context (pre-registered credentials, keys) and, for
+    the extensions, the grant the scenario is about."""
     names = {"client_id": "client_id", "client_secret": "client_secret"}
     names["private_key_pem"] = "private_key"
-    return {ours: context[theirs] for theirs, ours in names.items() if theirs in context}
+    names["signing_algorithm"] = "client_assertion_algorithm"
+    settings = {ours: context[theirs] for theirs, ours in names.items() if theirs in context}
+    if "client-credentials" in scenario:  # SEP-1046: the context is a pre-registered client's
+        settings["grant"] = "client_credentials"
+    if "valid_jwt" in context:  # SEP-1933: the workload's JWT is the grant
+        settings.update(grant="jwt_bearer", assertion=context["valid_jwt"])
+    if "idp_id_token" in context:  # SEP-990: an ID-JAG from the enterprise IdP is the grant
+        idp = SyncOAuth2Client(
+            auth_server=context["idp_issuer"],
+            client_id=context["idp_client_id"],
+            token_endpoint_auth_method="none",
+        )
+        settings.update(grant="jwt_bearer", idp=idp, id_token=context["idp_id_token"])
+    return settings
 
 
 def main(url: str) -> None:
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", "2025-11-25")
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT", "{}"))
+    scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
     with SyncOAuth2Client(
         resource=url,
         client_name=CLIENT_INFO["name"],
         redirect_uris=[REDIRECT_URI],
         client_metadata_url=CLIENT_METADATA_URL,
-        **settings_from(context),
+        **settings_from(context, scenario),
     ) as oauth:
         auth = oauth.httpx_auth(authorize=auto_approve)
         with httpx.Client(auth=auth, timeout=10) as http:

@@ -2,14 +2,15 @@
 
 Both pinned suite versions (``package.json``: 0.1.16 and 0.2.0-alpha.12, side by side as npm
 aliases), every ``auth/*`` scenario each lists for spec versions 2025-11-25, 2026-07-28 and
-2025-03-26 (the suite's own ``list --client --spec-version``), one scenario at a time
+2025-03-26 (the suite's own ``list --client --spec-version``), and every ``[extension]`` one
+(client credentials, enterprise-managed authorization, workload identity, DPoP), one at a time
 (``client --scenario S --spec-version V``), each bounded by ``--timeout``. Prints a table and
 ``N passed, M failed``; exits 1 when any failed, 2 when the suite is not installed.
 
 Installs nothing: ``npm ci`` in ``tests/conformance`` first (``nox -s conformance`` does).
 Node >= 22 is the ``node`` npm package's binary there, else the ``node`` on PATH.
 
-    python tests/conformance/run.py [--suite 0.2] [--spec 2026-07-28] [-k iss-] [--extensions]
+    python tests/conformance/run.py [--suite 0.2] [--spec 2026-07-28] [-k iss-] [--no-extensions]
 """
 
 from __future__ import annotations
@@ -149,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", choices=sorted(SUITES), action="append", help="default: all")
     parser.add_argument("--spec", choices=SPECS, action="append", help="default: all three")
     parser.add_argument("-k", default="", help="only scenarios whose name contains this")
-    parser.add_argument("--extensions", action="store_true", help="also the [extension] ones")
+    parser.add_argument(
+        "--no-extensions",
+        dest="extensions",
+        action="store_false",
+        help="leave out the [extension] ones (run by default)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per scenario")
     parser.add_argument("--results", type=Path, help="keep checks.json and logs here")
     parser.add_argument("--client", help="another client command (default: client.py)")

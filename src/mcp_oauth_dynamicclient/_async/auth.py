@@ -16,6 +16,13 @@ shape: one flow, two base classes.
   authorization, three at most, as the MCP conformance suite expects of a client), then raise
   ``AuthorizationError`` naming the missing scope.
 
+With ``grant`` set to ``client_credentials`` or ``jwt_bearer`` (``OAuth2Config``), a 401 is
+answered by that grant instead, with no ``authorize`` step (MCP machine-to-machine, SEP-1046;
+workload identity, SEP-1933; enterprise-managed authorization, SEP-990); its refusal is raised.
+A DPoP-bound token (RFC 9449) goes with the ``DPoP`` scheme and a new proof per request, and a
+resource's ``use_dpop_nonce`` is answered once with its nonce (§9); a resource that challenges
+with ``DPoP`` gets DPoP-bound tokens when ``dpop`` is ``"auto"`` (the default).
+
 The scope asked for is the challenge's ``scope``, else the configured one, else the resource's
 ``scopes_supported`` (RFC 9728 §2), else none at all; ``offline_access`` is added when the
 authorization server lists it. Authorization that needs a person goes through ``authorize``: it
@@ -35,7 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from .._concurrency import AsyncLock, async_to_thread
-from .._www_authenticate import BearerChallenge, parse_bearer_challenge
+from .._www_authenticate import BearerChallenge, parse_resource_challenge
 from ..exceptions import AuthorizationError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -83,15 +90,29 @@ class _McpAuthFlow:
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Send ``request`` with the token, answering 401 and 403 challenges as documented."""
         token = await self.client._held_token()
-        refreshed = authorized = False
+        refreshed = authorized = renonced = False
         step_ups = 0
+        url = str(request.url)
         while True:
             if token is not None:
-                request.headers["Authorization"] = f"Bearer {token.access_token}"
+                if token.dpop_key is None:
+                    request.headers["Authorization"] = f"Bearer {token.access_token}"
+                else:
+                    request.headers.update(
+                        self.client._resource_headers(token, request.method, url)
+                    )
             response = yield request
+            if self.client._resource_nonce(token, url, response) and not renonced:
+                renonced = True  # RFC 9449 §9: once more, with the resource's nonce
+                continue
             if response.status_code not in (401, 403):
                 return
-            challenge = parse_bearer_challenge(response.headers.get_list("www-authenticate"))
+            challenge = parse_resource_challenge(
+                response.headers.get_list("www-authenticate"),
+                prefer_dpop=token is None or token.dpop_key is not None,
+            )
+            if challenge is not None and challenge.scheme == "dpop":
+                self.client._dpop_asked = True  # the resource wants DPoP-bound tokens
             if response.status_code == 401:
                 if (
                     token is not None
@@ -135,6 +156,10 @@ class _McpAuthFlow:
             )
             if fresh is not None and renewed and _covers(fresh, challenge):
                 return fresh
+            if self.client.config.grant != "authorization_code":
+                # A machine grant (client credentials, JWT-bearer): no person, no authorize
+                # step; a refusal is raised, never answered with another grant (SEP-1933).
+                return await self.client._grant_token(await self._scope(held, challenge, False))
             if self.authorize is None:
                 raise AuthorizationError(
                     "the resource needs an authorization and this auth has no authorize step: "
@@ -162,10 +187,11 @@ class _McpAuthFlow:
         return callback
 
     async def _scope(
-        self, held: TokenResponse | None, challenge: BearerChallenge | None
+        self, held: TokenResponse | None, challenge: BearerChallenge | None, offline: bool = True
     ) -> str | None:
         """What to ask for: the challenge's scope (with the scopes held, for a step-up), else
-        the configured one, else the resource's, else nothing; plus ``offline_access``."""
+        the configured one, else the resource's, else nothing; plus ``offline_access`` (for a
+        person's authorization: ``offline``)."""
         wanted: list[str] = []
         if challenge is not None and challenge.scope:
             if held is not None and held.scope and challenge.error == "insufficient_scope":
@@ -174,7 +200,7 @@ class _McpAuthFlow:
         elif default := await self.client._scope(None):
             wanted += default.split()
         metadata = await self.client.discover()
-        if OFFLINE_ACCESS in (metadata.scopes_supported or ()) and wanted:
+        if offline and OFFLINE_ACCESS in (metadata.scopes_supported or ()) and wanted:
             wanted.append(OFFLINE_ACCESS)
         return " ".join(dict.fromkeys(wanted)) or None
 

@@ -35,6 +35,10 @@ else:  # attrs classes: loaded when first used, not at import (see _lazy.LazyMod
 
 __all__ = ["Refresher", "TokenManager"]
 
+#: Grants whose tokens come without a refresh token and are fetched anew instead (RFC 6749
+#: §4.4.3; RFC 7523 §2.1 with a new assertion): ``Refresher.refresh_grant`` does it.
+_REFETCHED = frozenset({"client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"})
+
 
 class Refresher(Protocol):
     """What a ``TokenManager`` needs to refresh: the refresh grant, storing nothing.
@@ -207,7 +211,7 @@ class TokenManager:
                 if current is not None and self._settled(current, stale, force):
                     return current
                 base = current if current is not None else stale
-                if not base.refresh_token and base.grant_type != "client_credentials":
+                if not base.refresh_token and base.grant_type not in _REFETCHED:
                     raise TokenError(
                         f"the token under {key!r} has expired and has no refresh token: "
                         "authorize again",

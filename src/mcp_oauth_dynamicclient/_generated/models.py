@@ -61,6 +61,8 @@ class AuthorizationServerMetadata:
     authorization_response_iss_parameter_supported: bool | None = None
     #: MCP authorization spec; the server accepts URL-formatted client IDs.
     client_id_metadata_document_supported: bool | None = None
+    #: RFC 9449 §5.1; the JWS algorithms the server accepts for DPoP proofs.
+    dpop_signing_alg_values_supported: Sequence[str] | None = None
     #: OpenID Connect Discovery 1.0 §3.
     userinfo_endpoint: str | None = None
     id_token_signing_alg_values_supported: Sequence[str] | None = None

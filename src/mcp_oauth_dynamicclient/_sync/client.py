@@ -3,8 +3,9 @@
 
 Discovery (RFC 8414), registration (RFC 7591) and its management (RFC 7592), authorization
 code with PKCE (RFC 7636, RFC 9207), refresh (RFC 6749 §6), revocation (RFC 7009),
-introspection (RFC 7662), client credentials (RFC 6749 §4.4), the device flow (RFC 8628) and
-authenticated requests (RFC 6750). The blocking ``SyncOAuth2Client`` is generated from this file.
+introspection (RFC 7662), client credentials (RFC 6749 §4.4), the JWT-bearer grant (RFC 7523
+§2.1), token exchange (RFC 8693), the device flow (RFC 8628), authenticated requests (RFC 6750)
+and DPoP (RFC 9449). The blocking ``SyncOAuth2Client`` is generated from this file.
 
 Every request to the authorization server is a method of the generated ``EndpointClient``,
 sent through the client's ``SyncSender`` (retries, rate limit, metrics, logs); this module
@@ -25,7 +26,7 @@ import httpx
 
 # The generated models load on the first call to a server, not at import (PEP 562).
 from .. import _generated as gen
-from .._concurrency import sync_settle, sync_sleep, sync_to_thread
+from .._concurrency import sync_resolve, sync_settle, sync_sleep, sync_to_thread
 from .._discovery import (
     ENDPOINTS,
     PRM_PATH,
@@ -57,7 +58,7 @@ from .._urls import (
     require_secure_url,
     same_issuer,
 )
-from .._www_authenticate import parse_bearer_challenge
+from .._www_authenticate import parse_resource_challenge
 from ..exceptions import (
     AuthorizationError,
     CodeExchangeError,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # imported where used: a program pays for what it calls (see 
 
     from .. import _config, _models, _registration
     from .._config import OAuth2Config, OAuth2Settings
+    from .._dpop import DPoPKey, DPoPNonces
     from .._models import (
         ClientRegistration,
         DeviceAuthorization,
@@ -100,6 +102,13 @@ __all__ = ["SyncOAuth2Client"]
 
 T = TypeVar("T")
 CLIENT_CREDENTIALS = "client_credentials"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: Grants whose token has no refresh token and is fetched anew when it expires.
+REFETCHED_GRANTS = frozenset({CLIENT_CREDENTIALS, JWT_BEARER})
+#: RFC 8693 §3 token type identifiers, and the ID-JAG's (SEP-990,
+#: draft-ietf-oauth-identity-assertion-authz-grant §3).
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
 #: RFC 7592 answers that mean the registration is gone (401 per §2; 403 and 404 in practice).
 _GONE = frozenset({401, 403, 404})
 
@@ -168,6 +177,10 @@ class SyncOAuth2Client:
         self._registration: ClientRegistration | None = None
         self._last_state: str | None = None
         self._devices: dict[str, DeviceAuthorization] = {}
+        self._dpop_asked = False  # the resource asked for DPoP (a challenge, its metadata)
+        self._dpop_default: DPoPKey | None = None  # the key new tokens are bound to
+        self._dpop_keys: dict[str, DPoPKey] = {}  # the keys of stored tokens, by PEM
+        self._dpop_nonces: DPoPNonces | None = None
         self.tokens = SyncTokenManager(
             self.storage, client=self, skew=self.config.clock_skew, clock=self._clock
         )
@@ -760,17 +773,128 @@ class SyncOAuth2Client:
         return client_auth_for(registration, self.config, audience=self.issuer)
 
     def _token_request(
-        self, body: gen.TokenRequest, registration: ClientRegistration
-    ) -> gen.TokenResponse:
+        self,
+        body: gen.TokenRequest,
+        registration: ClientRegistration,
+        *,
+        bound_to: str | None = None,
+    ) -> tuple[gen.TokenResponse, str | None]:
+        """Send a token request; the response, and the PEM of the DPoP key the token is bound
+        to (None for a Bearer token).
+
+        With DPoP on (see ``OAuth2Config.dpop``) every attempt carries a new proof (RFC 9449
+        §5), by the key of the token being refreshed (``bound_to``) or else the client's; a
+        ``use_dpop_nonce`` answer is retried once with the server's nonce (§8). A ``DPoP``
+        token is accepted only when a proof was sent, ``N_A`` only from a token exchange
+        (RFC 8693 §2.2.1).
+        """
         url = self._endpoint("token_endpoint", TokenError)
-        response = self._endpoints.request_token(
-            url, body, client_auth=self._client_auth(registration)
-        )
-        if response.token_type.lower() != "bearer":
+        client_auth: ClientAuth = self._client_auth(registration)
+        key: DPoPKey | None = None
+        if bound_to is not None or self._uses_dpop():
+            from .._dpop import ProofOfPossession
+
+            key = self._dpop_key(bound_to)
+            client_auth = ProofOfPossession(client_auth, key, self._nonces())
+        try:
+            response = self._endpoints.request_token(url, body, client_auth=client_auth)
+        except TokenError as exc:
+            if not (
+                key is not None
+                and exc.error_code == "use_dpop_nonce"
+                and exc.response is not None
+                and self._nonces().update(url, exc.response.headers)
+            ):
+                raise
+            response = self._endpoints.request_token(url, body, client_auth=client_auth)
+        kind = response.token_type.lower()
+        if kind == "dpop" and key is not None:
+            return response, key.to_pem()
+        exchanged = isinstance(body, gen.TokenExchangeRequest)
+        if kind != "bearer" and not (kind == "n_a" and exchanged):
             raise TokenError(
-                f"the server issued a {response.token_type!r} token; only Bearer is supported"
+                f"the server issued a {response.token_type!r} token; expected Bearer"
+                + (" or DPoP (RFC 9449)" if key is not None else " (DPoP is off for this client)")
             )
-        return response
+        return response, None
+
+    # ----------------------------------------------------------------------- DPoP
+
+    def _nonces(self) -> DPoPNonces:
+        if self._dpop_nonces is None:
+            from .._dpop import DPoPNonces
+
+            self._dpop_nonces = DPoPNonces()
+        return self._dpop_nonces
+
+    def _uses_dpop(self) -> bool:
+        """Whether new tokens are asked for bound to a DPoP key (``OAuth2Config.dpop``)."""
+        mode = self.config.dpop
+        if mode is True or mode is False:
+            return mode
+        return self._dpop_asked and bool((self.discover()).dpop_signing_alg_values_supported)
+
+    def _dpop_key(self, pem: str | None = None) -> DPoPKey:
+        """The key of a stored token (by its ``pem``), or the one new tokens are bound to: the
+        configured ``dpop_key``, else one made for this client with an algorithm the server
+        accepts (RFC 9449 §5.1 ``dpop_signing_alg_values_supported``)."""
+        from .._dpop import DPoPKey
+
+        config = self.config
+        if pem is not None:
+            key = self._dpop_keys.get(pem)
+            if key is None:
+                key = self._dpop_keys[pem] = DPoPKey.from_pem(pem, config.dpop_algorithm)
+            return key
+        if self._dpop_default is None:
+            accepted = (self.discover()).dpop_signing_alg_values_supported or ()
+            if config.dpop_key is not None:
+                made = DPoPKey.from_pem(config.dpop_key, config.dpop_algorithm)
+            else:
+                wanted = config.dpop_algorithm or "ES256"
+                if accepted and wanted not in accepted and config.dpop_algorithm is None:
+                    wanted = next((alg for alg in ("ES256", "EdDSA", "PS256", "RS256")
+                                   if alg in accepted), wanted)  # fmt: skip
+                made = DPoPKey.generate(wanted)
+            if accepted and made.algorithm not in accepted:
+                raise ConfigurationError(
+                    f"dpop_algorithm: {self.issuer} accepts DPoP proofs signed with "
+                    f"{', '.join(accepted)}, not {made.algorithm} (RFC 9449 §5.1)"
+                )
+            self._dpop_default = made
+        return self._dpop_default
+
+    def _resource_headers(self, token: TokenResponse, method: str, url: str) -> dict[str, str]:
+        """``Authorization`` for ``token`` at a resource: ``Bearer`` (RFC 6750 §2.1), or
+        ``DPoP`` with a new proof for this request (RFC 9449 §7.1: ``ath``, the resource's
+        nonce when it gave one)."""
+        if token.token_type.lower() != "dpop":
+            return {"Authorization": f"Bearer {token.access_token}"}
+        if token.dpop_key is None:
+            raise TokenError("a DPoP-bound token without its key cannot be used: sign in again")
+        from .._dpop import DPoPKey
+
+        key = self._dpop_keys.get(token.dpop_key)
+        if key is None:
+            key = DPoPKey.from_pem(token.dpop_key, self.config.dpop_algorithm)
+            self._dpop_keys[token.dpop_key] = key
+        proof = key.proof(
+            method, url, access_token=token.access_token, nonce=self._nonces().get(url)
+        )
+        return {"Authorization": f"DPoP {token.access_token}", "DPoP": proof}
+
+    def _resource_nonce(self, token: TokenResponse | None, url: str, response: Any) -> bool:
+        """Keep a DPoP resource's nonce; whether ``response`` asks to resend with a new one
+        (401 ``use_dpop_nonce``, RFC 9449 §9)."""
+        if token is None or token.dpop_key is None:
+            return False
+        fresh = self._nonces().update(url, response.headers)
+        if fresh is None or response.status_code != 401:
+            return False
+        challenge = parse_resource_challenge(
+            response.headers.get_list("www-authenticate"), prefer_dpop=True
+        )
+        return challenge is not None and challenge.error == "use_dpop_nonce"
 
     def _keep(self, registration: ClientRegistration, token: TokenResponse) -> TokenResponse:
         return self.tokens.store_token(self._token_key(registration.client_id), token)
@@ -811,14 +935,23 @@ class SyncOAuth2Client:
 
     def access_token(self) -> str:
         """A valid access token: the one stored, refreshed when it is about to expire, or,
-        for a client credentials token, fetched anew (RFC 6749 §4.4.3). Registers nothing.
+        for a client credentials or JWT-bearer token, fetched anew (RFC 6749 §4.4.3); with
+        ``grant`` set to one of those, fetched when there is none yet. Registers nothing
+        (but a machine grant's dynamic registration, when it needs one).
 
         Raises:
             TokenError: there is none to be had without the user (authorize first), or the
                 refresh was refused (``invalid_grant``: sign in again).
         """
         key = self._held_key()
-        token = self.tokens.held_token(key) or self.tokens.get_valid_token(key)
+        token = self.tokens.held_token(key)
+        if (
+            token is None
+            and self.config.grant != "authorization_code"
+            and self.tokens.get_token(key) is None
+        ):  # a machine grant with no token yet: fetch one
+            token = self._grant_token(None)
+        token = token or self.tokens.get_valid_token(key)
         return token.access_token
 
     def current_token(self) -> TokenResponse | None:
@@ -1091,10 +1224,10 @@ class SyncOAuth2Client:
             resource=self._resources(pending.resource),
         )
         try:
-            wire = self._token_request(body, registration)
+            wire, bound = self._token_request(body, registration)
         except TokenError as exc:
             raise same_failure(CodeExchangeError, exc) from exc
-        token = _models.TokenResponse.from_wire(wire, now=self._clock())
+        token = _models.TokenResponse.from_wire(wire, now=self._clock(), dpop_key=bound)
         if token.id_token is not None:
             self._validate_id_token(token.id_token, registration, pending.nonce)
         kept = self._keep(registration, token)
@@ -1130,7 +1263,8 @@ class SyncOAuth2Client:
     def refresh_grant(self, token: TokenResponse) -> TokenResponse:
         """Exchange ``token``'s refresh token for a new token (RFC 6749 §6); stores nothing.
 
-        A client credentials token has none: a new one is fetched by that grant (§4.4.3).
+        A client credentials token has none: a new one is fetched by that grant (§4.4.3); so
+        is one from the JWT-bearer grant, with a new assertion (RFC 7523 §2.1).
 
         ``SyncTokenManager`` calls it (the ``SyncRefresher`` protocol). Applications call
         ``refresh_token``, which keeps the result, or let ``authenticated_request`` refresh.
@@ -1141,6 +1275,8 @@ class SyncOAuth2Client:
         if not token.refresh_token:
             if token.grant_type == CLIENT_CREDENTIALS:  # RFC 6749 §4.4.3: fetched anew
                 return self._client_credentials(token.scope)
+            if token.grant_type == JWT_BEARER and self.config.grant_type == JWT_BEARER:
+                return self._jwt_bearer(token.scope)  # with a new assertion
             raise TokenError("the token has no refresh token; authorize again")
         return self._refresh_with(token.refresh_token, token)
 
@@ -1154,9 +1290,11 @@ class SyncOAuth2Client:
 
         registration = self.register()
         body = gen.RefreshTokenRequest(refresh_token=refresh_token, resource=self._resources())
-        wire = self._token_request(body, registration)
+        wire, bound = self._token_request(
+            body, registration, bound_to=previous.dpop_key if previous is not None else None
+        )
         fresh = _models.TokenResponse.from_wire(
-            wire, now=self._clock(), previous=previous, refresh_token=refresh_token
+            wire, now=self._clock(), previous=previous, refresh_token=refresh_token, dpop_key=bound
         )
         if fresh.id_token is not None:
             earlier = _jwt.peek_claims(previous.id_token) if previous and previous.id_token else {}
@@ -1231,17 +1369,156 @@ class SyncOAuth2Client:
         body = gen.ClientCredentialsTokenRequest(scope=scope, resource=self._resources())
         registration = self.register()
         try:
-            wire = self._token_request(body, registration)
+            wire, bound = self._token_request(body, registration)
         except TokenError as exc:
             if exc.error_code != "invalid_client" or self.config.client_id is not None:
                 raise
             registration = self.register(force=True)
-            wire = self._token_request(body, registration)
+            wire, bound = self._token_request(body, registration)
         token = _models.TokenResponse.from_wire(
-            wire, now=self._clock(), grant_type=CLIENT_CREDENTIALS
+            wire, now=self._clock(), grant_type=CLIENT_CREDENTIALS, dpop_key=bound
         )
         self._got_token(registration, token, CLIENT_CREDENTIALS, asked=scope)
         return token
+
+    def jwt_bearer_grant(
+        self, assertion: str | None = None, *, scope: str | None = None
+    ) -> TokenResponse:
+        """A token for a JWT assertion: the JWT-bearer grant (RFC 7523 §2.1), kept in storage.
+
+        ``assertion`` defaults to the configured source (``OAuth2Config.assertion``, or an
+        ID-JAG from the ``idp``: enterprise-managed authorization). The token comes with no
+        refresh token; ``access_token``, ``authenticated_request`` and ``httpx_auth`` fetch a
+        new one with a new assertion when it expires. A refusal (``invalid_grant``,
+        ``invalid_scope``, ``unauthorized_client``) is raised as is: never retried, never
+        answered with another grant (SEP-1933).
+
+        Raises:
+            TokenError: the server refused the assertion, or there is none to present.
+        """
+        wanted = self._scope(scope)
+        registration = self.register()
+        fresh = self._jwt_bearer(wanted, assertion)
+        return self._keep(self._registration or registration, fresh)
+
+    def _jwt_bearer(self, scope: str | None, assertion: str | None = None) -> TokenResponse:
+        """A new token by the JWT-bearer grant, not stored (RFC 7523 §2.1)."""
+        if assertion is None:
+            assertion = self._assertion()
+        body = gen.JwtBearerTokenRequest(
+            assertion=assertion, scope=scope, resource=self._resources()
+        )
+        registration = self.register()
+        wire, bound = self._token_request(body, registration)
+        token = _models.TokenResponse.from_wire(
+            wire, now=self._clock(), grant_type=JWT_BEARER, dpop_key=bound
+        )
+        self._got_token(registration, token, JWT_BEARER, asked=scope)
+        return token
+
+    def _assertion(self) -> str:
+        """The assertion to present now: the configured one (or what its function returns),
+        or an ID-JAG the IdP issues for the user's ID token (SEP-990)."""
+        config = self.config
+        if config.idp is not None:
+            id_token = config.id_token() if callable(config.id_token) else config.id_token
+            id_token = sync_resolve(id_token)
+            if not isinstance(id_token, str) or not id_token:
+                raise ConfigurationError("id_token: expected the user's ID token, a str")
+            resource = self._resource or config.resource
+            made = sync_resolve(
+                config.idp.request_id_jag(id_token, audience=self.issuer, resource=resource)
+            )
+            assertion: object = made
+        else:
+            source = config.assertion
+            if source is None:
+                raise TokenError(
+                    "no assertion to present: pass one, or configure assertion= (or idp= and "
+                    "id_token=) with grant='jwt_bearer'"
+                )
+            assertion = sync_resolve(source() if callable(source) else source)
+        if not isinstance(assertion, str) or not assertion:
+            raise ConfigurationError("assertion: the function must return the JWT, a str")
+        return assertion
+
+    def token_exchange(
+        self,
+        subject_token: str,
+        subject_token_type: str,
+        *,
+        requested_token_type: str | None = None,
+        audience: str | list[str] | None = None,
+        resource: str | list[str] | None = None,
+        scope: str | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+    ) -> TokenResponse:
+        """Exchange a token for another at this server (RFC 8693 §2.1); stores nothing.
+
+        ``subject_token_type`` and ``requested_token_type`` are RFC 8693 §3 URIs
+        (``urn:ietf:params:oauth:token-type:access_token``, ``...:id_token``, ``...:id-jag``
+        …); ``audience`` and ``resource`` name where the new token is for. The answer's
+        ``issued_token_type`` says what was issued (``token_type`` may be ``N_A`` for a token
+        that is not an access token, §2.2.1).
+
+        Raises:
+            TokenError: the server refused (``invalid_request``, ``invalid_target``, …).
+        """
+        if (actor_token is None) != (actor_token_type is None):
+            raise ValidationError("actor_token and actor_token_type: give both, or neither")
+        registration = self.register()
+        body = gen.TokenExchangeRequest(
+            subject_token=subject_token,
+            subject_token_type=subject_token_type,
+            actor_token=actor_token,
+            actor_token_type=actor_token_type,
+            requested_token_type=requested_token_type,
+            audience=[audience] if isinstance(audience, str) else audience,
+            resource=[resource] if isinstance(resource, str) else resource,
+            scope=scope,
+        )
+        wire, bound = self._token_request(body, registration)
+        if wire.issued_token_type is None:
+            raise TokenError(
+                "the token exchange response has no issued_token_type (RFC 8693 §2.2.1)"
+            )
+        token = _models.TokenResponse.from_wire(
+            wire, now=self._clock(), grant_type=_config.TOKEN_EXCHANGE_GRANT, dpop_key=bound
+        )
+        self._got_token(registration, token, _config.TOKEN_EXCHANGE_GRANT, asked=scope)
+        return token
+
+    def request_id_jag(
+        self, id_token: str, *, audience: str, resource: str | None = None, scope: str | None = None
+    ) -> str:
+        """An Identity Assertion JWT Authorization Grant for the user of ``id_token``, from this
+        client's server acting as the enterprise IdP (SEP-990: RFC 8693 token exchange with
+        ``requested_token_type`` ``urn:ietf:params:oauth:token-type:id-jag``). ``audience`` is
+        the issuer of the authorization server that will take it, ``resource`` the MCP server.
+
+        Raises:
+            TokenError: the IdP refused, or issued something other than an ID-JAG.
+        """
+        token = self.token_exchange(
+            id_token,
+            ID_TOKEN_TYPE,
+            requested_token_type=ID_JAG_TYPE,
+            audience=audience,
+            resource=resource,
+            scope=scope,
+        )
+        if token.issued_token_type != ID_JAG_TYPE:
+            raise TokenError(
+                f"the IdP issued a {token.issued_token_type!r}, not an ID-JAG ({ID_JAG_TYPE})"
+            )
+        return token.access_token
+
+    def _grant_token(self, scope: str | None) -> TokenResponse:
+        """A new token, kept, by the configured machine grant (``OAuth2Config.grant``)."""
+        if self.config.grant_type == JWT_BEARER:
+            return self.jwt_bearer_grant(scope=scope)
+        return self.get_token(scope, force=True)
 
     def revoke_token(self, token: str | TokenResponse, token_type: str = "access_token") -> bool:
         """Revoke a token (RFC 7009 §2.1); a stored token it belongs to is forgotten."""
@@ -1360,7 +1637,7 @@ class SyncOAuth2Client:
             if on_pending is not None:
                 sync_settle(on_pending(max(0.0, deadline - self._clock())))
             try:
-                wire = self._token_request(body, registration)
+                wire, bound = self._token_request(body, registration)
             except TokenError as exc:
                 if exc.error_code == "authorization_pending":
                     continue
@@ -1369,7 +1646,7 @@ class SyncOAuth2Client:
                     continue
                 raise same_failure(AuthorizationError, exc) from exc
             self._devices.pop(device_code, None)
-            token = _models.TokenResponse.from_wire(wire, now=self._clock())
+            token = _models.TokenResponse.from_wire(wire, now=self._clock(), dpop_key=bound)
             kept = self._keep(registration, token)
             self._got_token(registration, kept, "urn:ietf:params:oauth:grant-type:device_code")
             return kept
@@ -1470,8 +1747,11 @@ class SyncOAuth2Client:
         refuse_redirects(kwargs)
         headers = kwargs.pop("headers", None)
         if token is not None:
-            access_token = _models.token_value(token, "access_token")
-            return self._send_with(method, url, access_token, headers, kwargs)
+            if isinstance(token, str):
+                token = _models.TokenResponse(
+                    access_token=_models.token_value(token, "access_token")
+                )
+            return self._send_with(method, url, token, headers, kwargs)
         registration = self._registration
         key = (
             self._token_key(registration.client_id)
@@ -1479,34 +1759,57 @@ class SyncOAuth2Client:
             else self._held_key()
         )
         current = self.tokens.held_token(key) or self.tokens.get_valid_token(key)
-        response = self._send_with(method, url, current.access_token, headers, kwargs)
+        response = self._send_with(method, url, current, headers, kwargs)
         if (
             response.status_code == 401
             and current.refresh_token
-            and (challenge := parse_bearer_challenge(response.headers.get_list("www-authenticate")))
+            and (
+                challenge := parse_resource_challenge(
+                    response.headers.get_list("www-authenticate"),
+                    prefer_dpop=current.dpop_key is not None,
+                )
+            )
             and challenge.error == "invalid_token"  # RFC 6750 §3.1
         ):
             response.close()
             refreshed = self.tokens.refresh_token(key, current)
-            response = self._send_with(method, url, refreshed.access_token, headers, kwargs)
+            response = self._send_with(method, url, refreshed, headers, kwargs)
         return response
 
     def _send_with(
         self,
         method: str,
         url: str,
-        access_token: str,
+        token: TokenResponse,
         headers: Any,
         options: Mapping[str, Any],
     ) -> httpx.Response:
-        """Send with ``Authorization: Bearer``, over the caller's ``headers`` (the per-request
-        path: no context manager, no copy of headers the caller did not give)."""
-        authorization = f"Bearer {access_token}"
+        """Send with ``token`` (``Bearer``, or ``DPoP`` and a proof), over the caller's
+        ``headers`` (the per-request path: no context manager, no copy of headers the caller
+        did not give); a DPoP resource's ``use_dpop_nonce`` is answered once (RFC 9449 §9)."""
+        response = self._send_once(method, url, token, headers, options)
+        if self._resource_nonce(token, url, response):
+            response.close()
+            response = self._send_once(method, url, token, headers, options)
+        return response
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        token: TokenResponse,
+        headers: Any,
+        options: Mapping[str, Any],
+    ) -> httpx.Response:
+        if token.dpop_key is None:
+            added: dict[str, str] = {"Authorization": f"Bearer {token.access_token}"}
+        else:
+            added = self._resource_headers(token, method, url)
         if headers is None:
-            merged: Any = {"Authorization": authorization}
+            merged: Any = added
         else:
             merged = httpx.Headers(headers)
-            merged["Authorization"] = authorization
+            merged.update(added)
         try:
             request = self._http.build_request(method, url, headers=merged, **options)
         except (httpx.InvalidURL, TypeError) as exc:  # a bad URL, option or body: the caller's

@@ -36,6 +36,10 @@ else:  # attrs classes: loaded when first used, not at import (see _lazy.LazyMod
 
 __all__ = ["SyncRefresher", "SyncTokenManager"]
 
+#: Grants whose tokens come without a refresh token and are fetched anew instead (RFC 6749
+#: §4.4.3; RFC 7523 §2.1 with a new assertion): ``SyncRefresher.refresh_grant`` does it.
+_REFETCHED = frozenset({"client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"})
+
 
 class SyncRefresher(Protocol):
     """What a ``SyncTokenManager`` needs to refresh: the refresh grant, storing nothing.
@@ -206,7 +210,7 @@ class SyncTokenManager:
                 if current is not None and self._settled(current, stale, force):
                     return current
                 base = current if current is not None else stale
-                if not base.refresh_token and base.grant_type != "client_credentials":
+                if not base.refresh_token and base.grant_type not in _REFETCHED:
                     raise TokenError(
                         f"the token under {key!r} has expired and has no refresh token: "
                         "authorize again",
