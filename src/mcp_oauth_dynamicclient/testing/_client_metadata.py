@@ -8,7 +8,8 @@ The rules, each answered with the RFC 7591 §3.2.2 error code:
 - ``token_endpoint_auth_method``: ``client_secret_basic`` (the RFC 7591 §2 default),
   ``client_secret_post``, ``none`` or ``private_key_jwt`` (RFC 7523), which needs exactly one of
   ``jwks`` and ``jwks_uri`` (RFC 7591 §2 forbids both) holding public keys only.
-- ``grant_types`` (default ``authorization_code``) and ``response_types`` are supported and
+- ``grant_types`` (default ``authorization_code``; the JWT-bearer and token exchange grants
+  only while their knobs serve them) and ``response_types`` are supported and
   consistent (RFC 7591 §2.1): ``authorization_code`` if and only if ``code``. When
   ``response_types`` is omitted it follows ``grant_types``. ``client_credentials`` needs a
   confidential client (RFC 6749 §4.4).
@@ -40,13 +41,20 @@ __all__ = [
     "CONFIDENTIAL_METHODS",
     "DEVICE_CODE_GRANT",
     "GRANT_TYPES",
+    "JWT_BEARER_GRANT",
+    "TOKEN_EXCHANGE_GRANT",
     "redirect_uri_problem",
+    "supported_grant_types",
     "validate_client_metadata",
 ]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT)
+#: RFC 7523 §2.1, served when the ``jwt_bearer_issuers`` knob names an issuer.
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: RFC 8693 §2.1, served with the ``token_exchange`` knob.
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 RESPONSE_TYPES = ("code",)
 
 _LOOPBACK_NAMES = ("localhost",)
@@ -110,10 +118,20 @@ def _check_redirect_uris(uris: list[str], grant_types: list[str]) -> None:
             raise OAuthProblem("invalid_redirect_uri", problem)
 
 
-def _check_grants(grant_types: list[str], response_types: list[str], method: str) -> None:
+def supported_grant_types(ctx: Context) -> tuple[str, ...]:
+    """The grants the server serves now: the four built-in ones and the extension grants
+    their knobs turn on (RFC 8414 §2 ``grant_types_supported``)."""
+    extensions = [JWT_BEARER_GRANT] if ctx.settings.jwt_bearer_issuers else []
+    extensions += [TOKEN_EXCHANGE_GRANT] if ctx.settings.token_exchange else []
+    return (*GRANT_TYPES, *extensions)
+
+
+def _check_grants(
+    grant_types: list[str], response_types: list[str], method: str, supported: tuple[str, ...]
+) -> None:
     if not grant_types:
         raise _metadata_error("grant_types must not be empty")
-    unknown = [g for g in grant_types if g not in GRANT_TYPES]
+    unknown = [g for g in grant_types if g not in supported]
     if unknown:
         raise _metadata_error(f"unsupported grant_types: {' '.join(unknown)}")
     unknown = [r for r in response_types if r not in RESPONSE_TYPES]
@@ -161,7 +179,7 @@ def validate_client_metadata(ctx: Context, metadata: ClientMetadata) -> ClientMe
         response_types = ["code"] if "authorization_code" in grant_types else []
     else:
         response_types = list(dict.fromkeys(metadata.response_types))
-    _check_grants(grant_types, response_types, method)
+    _check_grants(grant_types, response_types, method, supported_grant_types(ctx))
     redirect_uris = list(metadata.redirect_uris or [])
     _check_redirect_uris(redirect_uris, grant_types)
     _check_keys(metadata, method)

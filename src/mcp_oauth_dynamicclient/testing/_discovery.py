@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from .._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ._client_authn import ASSERTION_ALGORITHMS
-from ._client_metadata import AUTH_METHODS, GRANT_TYPES
+from ._client_metadata import AUTH_METHODS, supported_grant_types
 from ._context import Context, Paths
 from ._dpop import DPOP_ALGORITHMS
 from ._http import model_response
@@ -53,7 +53,7 @@ def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
         scopes_supported=list(supported_scopes(ctx)),
         response_types_supported=["code"],
         response_modes_supported=["query"],
-        grant_types_supported=list(GRANT_TYPES),
+        grant_types_supported=list(supported_grant_types(ctx)),
         token_endpoint_auth_methods_supported=list(ctx.settings.token_endpoint_auth_methods),
         token_endpoint_auth_signing_alg_values_supported=list(ASSERTION_ALGORITHMS),
         revocation_endpoint=ctx.url(Paths.REVOKE),

@@ -20,6 +20,7 @@ from ._context import Context, Paths, register_context
 from ._device import decide
 from ._faults import Fault, FaultRule, FaultSet
 from ._http import OAuthProblem, shape_problem
+from ._issue import issue_tokens
 from ._keys import signing_key
 from ._recording import RequestLog
 from ._registration import client_information, create_client_record
@@ -27,7 +28,6 @@ from ._runner import ServerThread, bind_loopback
 from ._scopes import check_scope, parse_resources, parse_scope, supported_scopes
 from ._settings import ServerSettings
 from ._state import Grant, ServerState
-from ._token import issue_tokens
 
 __all__ = ["MockAuthServer", "SettingsKnobs"]
 

@@ -1,4 +1,5 @@
-"""The token endpoint, RFC 6749 §3.2, for four grants.
+"""The token endpoint, RFC 6749 §3.2, for four grants (and, behind their knobs, the JWT-bearer
+and token exchange grants of :mod:`._extension_grants`).
 
 - ``authorization_code`` (§4.1.3, RFC 7636 §4.6): the code is good for one redemption attempt
   by the client it was issued to; a replayed code is refused with ``invalid_grant`` and every
@@ -30,12 +31,10 @@ with a ``DPoP-Nonce`` header, §8); successful answers then carry ``DPoP-Nonce``
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
@@ -52,6 +51,7 @@ from ._client_authn import authenticate_client
 from ._client_metadata import DEVICE_CODE_GRANT
 from ._context import Context, Paths
 from ._dpop import nonce_headers, proof_of, verify_proof
+from ._extension_grants import EXTENSION_GRANTS, Handler, grant_served
 from ._http import (
     NO_STORE,
     OAuthProblem,
@@ -61,6 +61,7 @@ from ._http import (
     optional_param,
     read_form,
 )
+from ._issue import issue_tokens
 from ._scopes import (
     OPENID,
     allowed_scopes,
@@ -69,97 +70,15 @@ from ._scopes import (
     parse_resources,
     parse_scope,
 )
-from ._state import AccessToken, ClientRecord, Grant
+from ._state import ClientRecord, Grant
 
-__all__ = ["issue_tokens", "token_endpoint"]
+__all__ = ["token_endpoint"]
 
-#: The ``typ`` of an RFC 9068 JWT access token (§2.1).
-AT_JWT = "at+jwt"
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
-
-#: A grant: the request's client, form and DPoP key thumbprint (None: no proof) to a response.
-Handler = Callable[[Context, ClientRecord, ImmutableMultiDict[str, str], str | None], TokenResponse]
 
 
 def _invalid_grant(description: str) -> OAuthProblem:
     return OAuthProblem("invalid_grant", description)
-
-
-def jwt_access_token(ctx: Context, record: AccessToken) -> str:
-    """The RFC 9068 §2 JWT of an access token record: ``typ: at+jwt``, signed with the key the
-    JWK Set publishes; ``aud`` is the RFC 8707 audience, else the client ID (§2.2, §3)."""
-    grant = record.grant
-    audience = record.audience or (grant.client_id,)
-    claims: dict[str, Any] = {
-        "iss": ctx.issuer,
-        "exp": record.expires_at,
-        "iat": record.issued_at,
-        "jti": record.token_id,
-        "aud": audience[0] if len(audience) == 1 else list(audience),
-        "sub": grant.subject,
-        "client_id": grant.client_id,
-        "auth_time": grant.auth_time,
-    }
-    if record.scope:
-        claims["scope"] = " ".join(record.scope)
-    if record.jkt is not None:
-        claims["cnf"] = {"jkt": record.jkt}  # RFC 9449 §6.1
-    return ctx.key.sign(claims, typ=AT_JWT)
-
-
-def issue_tokens(
-    ctx: Context,
-    grant: Grant,
-    *,
-    scope: tuple[str, ...],
-    audience: tuple[str, ...],
-    refresh: bool,
-    lifetime: int | None = None,
-    nonce: str | None = None,
-    jkt: str | None = None,
-    refresh_jkt: str | None = None,
-) -> TokenResponse:
-    """Mint the tokens of one successful token response (RFC 6749 §5.1).
-
-    ``nonce`` goes into the ID token; only the code exchange passes it, since a refreshed ID
-    token carries none (OpenID Connect Core §12.2, errata). ``jkt`` binds the access token to
-    a DPoP key (RFC 9449 §5: ``token_type`` is then ``DPoP``), ``refresh_jkt`` the refresh token.
-    """
-    now = ctx.clock.timestamp()
-    lifetime = ctx.settings.access_token_lifetime if lifetime is None else lifetime
-    encode = None
-    if ctx.settings.access_token_format == "jwt":
-        encode = functools.partial(jwt_access_token, ctx)
-    access_token, _ = ctx.state.mint_access_token(
-        grant, scope=scope, audience=audience, now=now, lifetime=lifetime, jkt=jkt, encode=encode
-    )
-    refresh_token = None
-    if refresh:
-        refresh_token = ctx.state.mint_refresh_token(
-            grant, now=now, lifetime=ctx.settings.refresh_token_lifetime, jkt=refresh_jkt
-        )
-    id_token = None
-    if OPENID in scope:
-        claims = {
-            "iss": ctx.issuer,
-            "sub": ctx.settings.id_token_subject or grant.subject,
-            "aud": grant.client_id,
-            "iat": now,
-            "exp": now + lifetime,
-            "auth_time": grant.auth_time,
-            "at_hash": ctx.key.token_hash(access_token),
-        }
-        if nonce is not None:
-            claims["nonce"] = nonce
-        id_token = ctx.key.sign(claims)
-    return TokenResponse(
-        access_token=access_token,
-        token_type="Bearer" if jkt is None else "DPoP",
-        expires_in=lifetime,
-        refresh_token=refresh_token,
-        scope=" ".join(scope) if scope else None,
-        id_token=id_token,
-    )
 
 
 def _audience(
@@ -348,6 +267,8 @@ async def token_endpoint(ctx: Context, request: Request) -> Response:
         if grant_type is None:
             raise OAuthProblem("invalid_request", "grant_type is missing")
         handler = _GRANTS.get(grant_type)
+        if handler is None and grant_served(ctx, grant_type):
+            handler = EXTENSION_GRANTS[grant_type]
         if handler is None:
             raise OAuthProblem("unsupported_grant_type", "this grant type is not supported")
         if not client.allows_grant(grant_type):
