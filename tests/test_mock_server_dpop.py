@@ -473,3 +473,15 @@ def test_insufficient_scope_answers_on_the_dpop_challenge(http: httpx.Client, ke
         assert challenges(response)["DPoP"]["error"] == "insufficient_scope"
         assert challenges(response)["DPoP"]["scope"] == "mcp:write"
         assert server.errors == []
+
+
+def test_issue_token_can_bind_to_a_key(
+    server: MockAuthServer, http: httpx.Client, key: DPoPKey
+) -> None:
+    client_id = public_client(server)
+    minted = server.issue_token(client_id, dpop_jkt=key.jkt, refresh=True)
+    assert minted.token_type == "DPoP"
+    assert call(http, server, minted.access_token, key).status_code == 200
+    assert call(http, server, minted.access_token, DPoPKey()).status_code == 401
+    assert minted.refresh_token is not None
+    assert introspect(http, server, minted.refresh_token)["cnf"] == {"jkt": key.jkt}

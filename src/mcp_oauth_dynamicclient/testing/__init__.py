@@ -12,7 +12,10 @@
 - a Bearer-protected ``/mcp`` endpoint (RFC 6750, RFC 9728 ``resource_metadata``) that is a
   minimal MCP server on the Streamable HTTP transport (MCP 2025-11-25): ``initialize``,
   sessions, ``ping``, ``tools/list`` and ``tools/call`` of an ``echo`` tool, with per-tool
-  scopes for step-up and a resource that can move to another authorization server.
+  scopes for step-up and a resource that can move to another authorization server;
+- behind knobs: RFC 9068 JWT access tokens, DPoP (RFC 9449), the JWT-bearer grant (RFC 7523,
+  ID-JAGs of SEP-990 included) and token exchange (RFC 8693), so one server can be an
+  enterprise IdP for another.
 
 Knobs (:class:`ServerSettings`), a :class:`Clock` to advance instead of sleeping, injected
 :class:`Fault` s and the :class:`RequestLog` make client behaviour testable::

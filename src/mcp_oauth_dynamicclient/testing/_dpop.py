@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -186,7 +187,7 @@ def verify_proof(
             raise _invalid("the DPoP proof's ath is not the hash of the access token")
     now = ctx.clock.now()
     iat = claims["iat"]
-    if isinstance(iat, bool) or not isinstance(iat, (int, float)):
+    if isinstance(iat, bool) or not isinstance(iat, (int, float)) or not math.isfinite(iat):
         raise _invalid("the DPoP proof's iat must be a number")
     if not now - MAX_AGE <= iat <= now + MAX_SKEW:
         raise _invalid("the DPoP proof's iat is outside the accepted window")

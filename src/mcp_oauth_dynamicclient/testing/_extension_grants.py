@@ -39,6 +39,7 @@ given scope is asked for (or carried by an ID-JAG), for client tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,10 +102,11 @@ def _refuse_configured(ctx: Context, scope: tuple[str, ...]) -> None:
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 §2), None when absent or not a finite number."""
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    return float(value) if math.isfinite(value) else None
 
 
 # ------------------------------------------------------------------------------ JWT-bearer

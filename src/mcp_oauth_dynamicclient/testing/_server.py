@@ -127,6 +127,27 @@ class MockAuthServer:
     ``tools/call`` of an ``echo`` tool; MCP 2025-11-25), strictly: bad input gets the RFC's
     error, never a 500.
 
+    The MCP authorization extensions are there behind knobs, all off by default:
+
+    - ``access_token_format="jwt"``: RFC 9068 JWT access tokens (``typ: at+jwt``, signed with
+      the key of :attr:`jwks`), still remembered, so introspection and revocation work.
+    - ``dpop=True`` (RFC 9449): proofs accepted at ``/token`` for every grant bind the tokens
+      (``token_type: DPoP``, ``cnf.jkt``; a public client's refresh token too, §5); ``/mcp``
+      takes ``Authorization: DPoP`` with a proof (§7) and challenges with ``DPoP algs=…``
+      besides Bearer. ``dpop_required=True`` refuses requests without proofs and Bearer tokens;
+      ``dpop_nonce=True`` demands the server nonce (§8, §9; :meth:`rotate_dpop_nonce`).
+      :attr:`requests` shows each request's proof (``RecordedRequest.dpop``).
+    - ``jwt_bearer_issuers={issuer: jwks_or_pem}``: the RFC 7523 §2.1 JWT-bearer grant for
+      assertions of those issuers, ID-JAGs (SEP-990) included.
+    - ``token_exchange=True``: RFC 8693 token exchange of this server's ID tokens
+      (:meth:`issue_id_token`) or access tokens for an access token or an ID-JAG, so one
+      server plays the enterprise IdP for another
+      (``MockAuthServer(jwt_bearer_issuers={idp.url: idp.jwks})``).
+    - ``grant_scope_errors={scope: error}``: those two grants refuse a scope with that error.
+
+    A client must register (``grant_types``) the extension grants it uses; the server accepts
+    them at registration only while their knob serves them.
+
     Use it as a context manager (``with`` or ``async with``), with :meth:`start` and
     :meth:`stop`, or not at all: reading :attr:`url` starts a server that was never started,
     and one never stopped is stopped when garbage collected or at interpreter exit. After
@@ -362,10 +383,14 @@ class MockAuthServer:
         resource: Sequence[str] = (),
         lifetime: int | None = None,
         refresh: bool = False,
+        dpop_jkt: str | None = None,
     ) -> TokenResponse:
         """Mint tokens for a registered client as if it had just completed a flow.
 
         ``scope`` defaults to every configured scope; ``resource`` values become the audience.
+        ``dpop_jkt`` (the RFC 7638 thumbprint of a DPoP public key) binds the access token to
+        that key (RFC 9449 §6: ``token_type`` ``DPoP``), and the refresh token of a public
+        client too (§5).
 
         Raises:
             LookupError: no such client.
@@ -373,8 +398,9 @@ class MockAuthServer:
         """
         ctx = self._ctx()
         with ctx.state.lock:
-            if client_id not in ctx.state.clients:
-                raise LookupError(f"unknown client {client_id!r}")
+            client = ctx.state.clients.get(client_id)
+        if client is None:
+            raise LookupError(f"unknown client {client_id!r}")
         try:
             scopes = parse_scope(scope) or tuple(ctx.settings.scopes)
             check_scope(scopes, supported_scopes(ctx))
@@ -384,8 +410,16 @@ class MockAuthServer:
         grant = Grant(
             client_id, subject or ctx.settings.subject, scopes, audience, ctx.clock.timestamp()
         )
+        public = client.auth_method == "none"
         return issue_tokens(
-            ctx, grant, scope=scopes, audience=audience, refresh=refresh, lifetime=lifetime
+            ctx,
+            grant,
+            scope=scopes,
+            audience=audience,
+            refresh=refresh,
+            lifetime=lifetime,
+            jkt=dpop_jkt,
+            refresh_jkt=dpop_jkt if public else None,
         )
 
     def issue_id_token(
