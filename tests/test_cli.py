@@ -191,6 +191,17 @@ def test_login_without_a_scope_asks_an_openid_provider_for_openid(
         assert provider.errors == []
 
 
+def test_without_pyjwt_the_openid_default_fails_before_the_browser_opens(
+    server: MockAuthServer, browser: Path, tokens: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jwt", None)  # not installed
+    result = run("login", server.url, code=1)
+    assert "is an OpenID Provider" in result.stderr
+    assert "mcp-oauth-dynamicclient[jwt]" in result.stderr
+    assert not browser.exists()
+    run("login", server.url, "--scope", "mcp:read")  # named scopes need no PyJWT
+
+
 def test_the_default_scope(server: MockAuthServer) -> None:
     def client(**settings: Any) -> sync_client.SyncOAuth2Client:
         return sync_client.SyncOAuth2Client(storage=SyncMemoryStorage(), **settings)
@@ -255,6 +266,21 @@ def test_a_denied_login_is_one_line_and_exit_status_1(
 def test_debug_shows_the_exception(server: MockAuthServer, tokens: Path) -> None:
     result = CliRunner().invoke(cli, ["--debug", "token", "--server", server.url])
     assert isinstance(result.exception, TokenError)
+
+
+def test_even_a_bug_is_one_line_without_debug(
+    signed_in: MockAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object) -> str:
+        raise RuntimeError("something\nunforeseen")
+
+    monkeypatch.setattr(sync_client.SyncOAuth2Client, "access_token", broken)
+    result = run("token", code=1)
+    assert result.stderr == (
+        "Error: RuntimeError: something unforeseen (run with --debug for the traceback)\n"
+    )
+    debug = CliRunner().invoke(cli, ["--debug", "token"])
+    assert isinstance(debug.exception, RuntimeError)
 
 
 def test_verbose_shows_the_librarys_events(signed_in: MockAuthServer) -> None:
@@ -333,6 +359,9 @@ def test_request_reads_the_body_from_a_file_and_fails_like_curl(
     ok = run("request", "POST", signed_in.resource_url, *headers, "-d", f"@{body}")
     assert '"protocolVersion"' in ok.stdout
     run("request", "GET", signed_in.url + "/nothing-here", "--fail", code=22)
+    missing = run("request", "POST", signed_in.resource_url, "-d", f"@{body}.gone", code=2)
+    assert "No such file or directory" in missing.stderr
+    assert "Traceback" not in missing.output
     bad = run("request", "GET", signed_in.resource_url, "-H", "no colon", code=2)
     assert "expected 'Name: value'" in bad.stderr
 

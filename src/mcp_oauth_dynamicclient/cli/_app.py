@@ -109,20 +109,26 @@ def probe_kind(url: str) -> str:
 
 
 class _Group(click.Group):
-    """Turns the library's errors into one line and exit status 1 (``--debug``: traceback)."""
+    """Turns any error into one line and exit status 1 (``--debug``: the traceback)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except OAuth2Error as exc:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors (status 2), --help, Ctrl-C
+        except Exception as exc:
             state = ctx.find_object(State)
             if state is not None and state.debug:
                 raise
             raise click.ClickException(_one_line(exc)) from None
 
 
-def _one_line(exc: OAuth2Error) -> str:
+def _one_line(exc: Exception) -> str:
+    """The error as one line; what to do next where the CLI knows it better than the library.
+    Anything not the library's is a bug: its class is named, and ``--debug`` shows where."""
     message = " ".join(str(exc).split())
+    if not isinstance(exc, OAuth2Error):
+        return f"{type(exc).__name__}: {message} (run with --debug for the traceback)"
     if isinstance(exc, TokenError) and exc.error_code in (None, "invalid_grant"):
         message += "; run `mcp-oauth login URL` to sign in"
     elif isinstance(exc, StorageError) and "token file" in message:
@@ -314,10 +320,9 @@ def request(
         if not colon or not name.strip():
             raise click.BadParameter(f"{header!r}: expected 'Name: value'", param_hint="-H")
         sent[name.strip()] = value.strip()
+    content = _body(data)
     with state.client(server) as client:
-        response = client.authenticated_request(
-            method.upper(), url, headers=sent, content=_body(data)
-        )
+        response = client.authenticated_request(method.upper(), url, headers=sent, content=content)
     if include:
         state.out.result(f"HTTP/1.1 {response.status_code} {response.reason_phrase}")
         for name, value in response.headers.multi_items():
@@ -329,15 +334,21 @@ def request(
 
 
 def _body(data: str | None) -> bytes | None:
+    """The ``--data`` body: as given, ``@FILE``'s bytes, or stdin's for ``@-`` (as curl).
+
+    Raises:
+        click.BadParameter: the file cannot be read.
+    """
     if data is None:
         return None
     if data == "@-":
         return sys.stdin.buffer.read()
-    if data.startswith("@"):
-        with click.open_file(data[1:], "rb") as file:
-            body: bytes = file.read()
-            return body
-    return data.encode()
+    if not data.startswith("@"):
+        return data.encode()
+    try:
+        return Path(data[1:]).read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"{data[1:]}: {exc.strerror}", param_hint="--data") from None
 
 
 @cli.command()

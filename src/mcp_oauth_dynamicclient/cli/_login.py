@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
+from .._jwt import require_pyjwt
 from .._loopback import DEFAULT_TIMEOUT, OpenUrl, loopback_port
 from .._public import public
 from .._sync.loopback import login, reusable_redirect_uri
@@ -55,12 +56,24 @@ def default_scope(client: SyncOAuth2Client) -> str | None:
     ``openid`` in ``scopes_supported`` (RFC 8414 §2, OpenID Connect Discovery §3) is asked
     for ``openid``, plus ``offline_access`` when listed too, so the sign-in also brings a
     refresh token (OpenID Connect Core §11). Else None: no scope parameter.
+
+    Raises:
+        ConfigurationError: ``openid`` is chosen but the ID token it brings could not be
+            checked (PyJWT, the ``[jwt]`` extra, is missing): said before the person signs in.
     """
     if (chosen := client._scope(None)) is not None:
         return chosen
     offered = set(client.discover().scopes_supported or ())
     if "openid" not in offered:
         return None
+    try:
+        require_pyjwt()
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"{client.issuer} is an OpenID Provider: signing in with scope openid brings an ID "
+            f"token, which is checked with PyJWT ({exc}); or name the scopes to ask for "
+            "(--scope, scope=)"
+        ) from exc
     return "openid offline_access" if "offline_access" in offered else "openid"
 
 
