@@ -223,6 +223,15 @@ def test_browser_login_without_scope_asks_an_openid_provider_for_openid(
     assert claims["active"] is True
     assert (claims["sub"], claims["aud"]) == ("test-user", provider.default_resource)
 
+    # The native client's registration (its loopback redirect URI) survives an RFC 7592 PUT,
+    # and a second sign-in reuses it and its port (RFC 8252 §7.3).
+    updated = json.loads(run("clients", "update", "client_name=My laptop").stdout)
+    assert updated["redirect_uris"] == [ended.split("?")[0]]
+    assert updated["application_type"] == "native"
+    mcp_oauth("login", provider.issuer, "--auth-server")
+    assert visits(tokens)[1][2].split("?")[0] == ended.split("?")[0]
+    assert stored(tokens, "registration:")["client_id"] == updated["client_id"]
+
 
 def test_device_login_without_scope_then_logout_revokes(
     provider: OidcProvider, tokens: Path
