@@ -30,7 +30,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -273,12 +273,15 @@ class ProofOfPossession:
     :mod:`.runtime`) that adds a new ``DPoP`` header to every attempt (RFC 9449 §5), with the
     server's last nonce (§8)."""
 
-    __slots__ = ("inner", "key", "nonces")
+    __slots__ = ("clock", "inner", "key", "nonces")
 
-    def __init__(self, inner: ClientAuth, key: DPoPKey, nonces: DPoPNonces) -> None:
-        self.inner, self.key, self.nonces = inner, key, nonces
+    def __init__(
+        self, inner: ClientAuth, key: DPoPKey, nonces: DPoPNonces, clock: Callable[[], float]
+    ) -> None:
+        self.inner, self.key, self.nonces, self.clock = inner, key, nonces, clock
 
     def apply(self, url: str, form: dict[str, FormValue], headers: dict[str, str]) -> None:
         """The client's credentials, then ``DPoP: <proof for POST url>``."""
         self.inner.apply(url, form, headers)
-        headers["DPoP"] = self.key.proof("POST", url, nonce=self.nonces.get(url))
+        nonce = self.nonces.get(url)
+        headers["DPoP"] = self.key.proof("POST", url, nonce=nonce, now=self.clock())

@@ -794,7 +794,7 @@ class OAuth2Client:
             from .._dpop import ProofOfPossession
 
             key = await self._dpop_key(bound_to)
-            client_auth = ProofOfPossession(client_auth, key, self._nonces())
+            client_auth = ProofOfPossession(client_auth, key, self._nonces(), self._clock)
         try:
             response = await self._endpoints.request_token(url, body, client_auth=client_auth)
         except TokenError as exc:
@@ -852,8 +852,9 @@ class OAuth2Client:
             else:
                 wanted = config.dpop_algorithm or "ES256"
                 if accepted and wanted not in accepted and config.dpop_algorithm is None:
-                    wanted = next((alg for alg in ("ES256", "EdDSA", "PS256", "RS256")
-                                   if alg in accepted), wanted)  # fmt: skip
+                    from .._dpop import DPOP_ALGORITHMS  # the server's first one we can sign
+
+                    wanted = next((alg for alg in accepted if alg in DPOP_ALGORITHMS), wanted)
                 made = DPoPKey.generate(wanted)
             if accepted and made.algorithm not in accepted:
                 raise ConfigurationError(
@@ -877,8 +878,9 @@ class OAuth2Client:
         if key is None:
             key = DPoPKey.from_pem(token.dpop_key, self.config.dpop_algorithm)
             self._dpop_keys[token.dpop_key] = key
+        nonce = self._nonces().get(url)
         proof = key.proof(
-            method, url, access_token=token.access_token, nonce=self._nonces().get(url)
+            method, url, access_token=token.access_token, nonce=nonce, now=self._clock()
         )
         return {"Authorization": f"DPoP {token.access_token}", "DPoP": proof}
 
