@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from . import ir
-from ._errors import SpecError
+from ._errors import SpecError, missing
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The library's own wire contract, the spec users start from. In a checkout it is the
@@ -45,6 +47,8 @@ def _ruff(arguments: list[str], source: str, name: str) -> str:
         [*command, "-"], input=source, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
+        if "No module named ruff" in result.stderr:
+            raise missing("ruff")
         raise SpecError(f"ruff could not format the generated {name}:\n{result.stderr}")
     return result.stdout
 
@@ -56,10 +60,12 @@ def format_source(source: str, name: str) -> str:
     return _ruff(["format", "--line-length", LINE_LENGTH], fixed, name)
 
 
-def render(spec_path: Path) -> dict[str, str]:
-    """The generated files for ``spec_path``, by file name."""
-    spec = ir.load(spec_path)
-    environment = jinja2.Environment(
+def _environment() -> jinja2.Environment:
+    try:
+        import jinja2
+    except ImportError as exc:
+        raise missing("Jinja2") from exc
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -67,6 +73,12 @@ def render(spec_path: Path) -> dict[str, str]:
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 - the output is Python source, not HTML
     )
+
+
+def render(spec_path: Path) -> dict[str, str]:
+    """The generated files for ``spec_path``, by file name."""
+    spec = ir.load(spec_path)
+    environment = _environment()
     header = f"# Generated from {_label(spec_path)} {MARKER}. Do not edit."
     return {
         name: format_source(

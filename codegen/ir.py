@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ._errors import SpecError
+from ._errors import SpecError, missing
 
 _PRIMITIVES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 _CONTENT_KINDS = {"application/json": "json", "application/x-www-form-urlencoded": "form"}
@@ -126,6 +124,10 @@ class Spec:
 
 def load(path: Path) -> Spec:
     """Load and check the OpenAPI document at ``path``."""
+    try:
+        import yaml
+    except ImportError as exc:
+        raise missing("PyYAML") from exc
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -35,11 +36,10 @@ PACKAGE = "mcp_oauth_dynamicclient"
 
 @attrs.frozen
 class Dist:
-    """What ``uv build`` made: the sdist, the wheel built from it alone, one from the tree."""
+    """What ``uv build`` made: the sdist, and the wheel built from it alone."""
 
     sdist: Path
     wheel: Path
-    tree_wheel: Path
 
 
 def _env() -> dict[str, str]:
@@ -81,26 +81,28 @@ def _one(folder: Path, pattern: str) -> Path:
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     out = tmp_path_factory.mktemp("dist")
-    # Both from the tree in one run (`--sdist --wheel`), then the wheel from the sdist alone:
-    # uv unpacks the archive into a folder of its own, the checkout nowhere near the build.
-    _uv("build", "--quiet", "--sdist", "--wheel", "--out-dir", out / "tree", ROOT, cwd=out)
-    sdist = _one(out / "tree", "*.tar.gz")
-    _uv("build", "--quiet", "--wheel", "--out-dir", out / "from-sdist", sdist, cwd=out)
-    return Dist(
-        sdist=sdist,
-        wheel=_one(out / "from-sdist", "*.whl"),
-        tree_wheel=_one(out / "tree", "*.whl"),
-    )
+    _uv("build", "--quiet", "--sdist", "--out-dir", out / "sdist", ROOT, cwd=out)
+    sdist = _one(out / "sdist", "*.tar.gz")
+    # uv unpacks the archive into a folder of its own: the checkout is nowhere near the build.
+    _uv("build", "--quiet", "--wheel", "--out-dir", out / "wheel", sdist, cwd=out)
+    return Dist(sdist=sdist, wheel=_one(out / "wheel", "*.whl"))
 
 
 def _contents(wheel: Path) -> dict[str, bytes]:
-    """Each file of ``wheel`` by name, its RECORD (hashes of the rest) aside."""
+    """Each file of ``wheel`` by name."""
     with zipfile.ZipFile(wheel) as archive:
-        return {
-            name: archive.read(name)
-            for name in archive.namelist()
-            if not name.endswith(".dist-info/RECORD")
-        }
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _sources(sdist: Path) -> dict[str, bytes]:
+    """Each file of ``sdist`` by its path in the project (the top folder left out)."""
+    files: dict[str, bytes] = {}
+    with tarfile.open(sdist) as archive:
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                files[member.name.split("/", 1)[1]] = extracted.read()
+    return files
 
 
 # ------------------------------------------------------------------------ the archives
@@ -108,7 +110,7 @@ def _contents(wheel: Path) -> dict[str, bytes]:
 
 def test_the_wheel_ships_the_spec_the_generator_and_py_typed(dist: Dist) -> None:
     files = _contents(dist.wheel)
-    assert files[f"{PACKAGE}/spec/openapi.yaml"] == SPEC.read_bytes()
+    assert yaml.safe_load(files[f"{PACKAGE}/spec/openapi.yaml"])["openapi"] == "3.1.0"
     assert f"{PACKAGE}/py.typed" in files
     assert f"{PACKAGE}/runtime.py" in files
     assert f"{PACKAGE}/codegen/__main__.py" in files
@@ -120,13 +122,21 @@ def test_the_wheel_ships_the_spec_the_generator_and_py_typed(dist: Dist) -> None
     }
 
 
-def test_the_sdist_alone_builds_the_wheel_the_checkout_builds(dist: Dist) -> None:
-    assert _contents(dist.wheel) == _contents(dist.tree_wheel)
+def test_the_sdist_alone_builds_a_wheel_of_all_the_package_it_holds(dist: Dist) -> None:
+    """The package, the generator beside it and the spec: each file as the sdist has it."""
+    sources = _sources(dist.sdist)
+    expected = {f"{PACKAGE}/spec/openapi.yaml": sources["spec/openapi.yaml"]}
+    for name, content in sources.items():
+        if name.startswith(f"src/{PACKAGE}/"):
+            expected[name.removeprefix("src/")] = content
+        elif name.startswith("codegen/"):
+            expected[f"{PACKAGE}/{name}"] = content
+    shipped = _contents(dist.wheel)
+    assert {name: data for name, data in shipped.items() if ".dist-info/" not in name} == expected
 
 
 def test_the_sdist_carries_what_the_wheel_and_the_tests_are_built_from(dist: Dist) -> None:
-    with tarfile.open(dist.sdist) as archive:
-        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    names = set(_sources(dist.sdist))
     assert {"pyproject.toml", "spec/openapi.yaml", "codegen/__main__.py", "noxfile.py"} <= names
     assert {"README.md", "CHANGELOG.md", "SECURITY.md", "tests/test_packaging.py"} <= names
     assert not [name for name in names if "node_modules" in name or "/.venv/" in name]
@@ -237,7 +247,7 @@ def test_a_user_regenerates_and_calls_a_server_from_the_installed_wheel(
     # The README's steps: a copy of the spec to start from, the edit, the package.
     spec_path = tmp_path / "specs" / "my-server.yaml"
     _ok(command, "--init-spec", spec_path, cwd=tmp_path)
-    assert spec_path.read_bytes() == SPEC.read_bytes()
+    assert spec_path.read_bytes() == _contents(dist.wheel)[f"{PACKAGE}/spec/openapi.yaml"]
     _describe_the_vendor_field(spec_path)
     refused = _run(command, "--init-spec", spec_path, cwd=tmp_path)
     assert refused.returncode == 2
@@ -325,6 +335,31 @@ def test_init_spec_arguments_that_do_not_go_together_are_refused(
         main(arguments)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("module", "distribution"), [("jinja2", "Jinja2"), ("yaml", "PyYAML")])
+def test_without_the_codegen_extra_init_spec_works_and_generating_says_what_to_install(
+    module: str, distribution: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it fails
+    assert main(["--init-spec", str(tmp_path / "server.yaml")]) == 0
+    install = re.escape("pip install 'mcp-oauth-dynamicclient[codegen]'")
+    with pytest.raises(
+        codegen.SpecError, match=f"needs {distribution}, of the codegen extra: {install}"
+    ):
+        codegen.render(tmp_path / "server.yaml")
+
+
+def test_without_ruff_generating_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ruff runs as ``python -m ruff``: an interpreter without it answers as Python does."""
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\necho '{python}: No module named ruff' >&2\nexit 1\n")
+    python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(python))
+    with pytest.raises(codegen.SpecError, match="needs ruff, of the codegen extra"):
+        codegen.render(SPEC)
 
 
 def test_the_bundled_spec_is_the_repository_spec_in_a_checkout() -> None:
