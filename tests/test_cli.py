@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -230,6 +231,25 @@ def test_login_with_the_device_flow_shows_the_code(
     assert "enter the code" in result.stderr
     assert server.requests.count("/authorize") == 0
     assert run("token").stdout.strip()
+
+
+def test_rich_login_shows_the_time_left_while_the_browser_is_out(
+    server: MockAuthServer, browser: Path, tokens: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A browser that comes back two seconds after it was started, as a person would.
+    later = browser.parent / "later.py"
+    later.write_text(
+        "import subprocess, sys\n"
+        "visit = 'import sys, time, httpx; time.sleep(2); httpx.get(sys.argv[1], "
+        "follow_redirects=True, timeout=10)'\n"
+        "subprocess.Popen([sys.executable, '-c', visit, sys.argv[1]])\n"
+    )
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {later} %s")
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws as on a terminal
+    result = CliRunner().invoke(cli, ["--rich", "login", server.url, "--timeout", "30"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Waiting for the browser \((29|28|27) s left\)", result.stderr)
+    assert "Signed in" in result.stderr
 
 
 def test_rich_login_shows_the_device_code_in_a_panel(
