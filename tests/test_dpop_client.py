@@ -46,8 +46,13 @@ def _settings(server: MockAuthServer, **more: Any) -> dict[str, Any]:
     }
 
 
-def _thumbprint(proof: str) -> str:
-    jwk = jwt.get_unverified_header(proof)["jwk"]
+def _header(proof: str | None) -> dict[str, Any]:
+    assert proof is not None, "no DPoP proof"
+    return jwt.get_unverified_header(proof)
+
+
+def _thumbprint(proof: str | None) -> str:
+    jwk = _header(proof)["jwk"]
     members = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}[jwk["kty"]]
     canonical = "{" + ",".join(f'"{name}":"{jwk[name]}"' for name in members) + "}"
     digest = hashlib.sha256(canonical.encode()).digest()
@@ -274,8 +279,8 @@ def test_a_configured_rsa_key_signs_rs256_proofs(api: Flavour, rsa_key: rsa.RSAP
         client = make(api, server, dpop=True, dpop_key=pem, token_endpoint_auth_method="none")
         authorize(client)
         (request,) = server.requests.filter("/token")
-        assert jwt.get_unverified_header(request.dpop)["alg"] == "RS256"
-        assert "d" not in jwt.get_unverified_header(request.dpop)["jwk"]
+        assert _header(request.dpop)["alg"] == "RS256"
+        assert "d" not in _header(request.dpop)["jwk"]
 
 
 def test_the_key_algorithm_follows_what_the_server_accepts(api: Flavour) -> None:
@@ -283,7 +288,7 @@ def test_the_key_algorithm_follows_what_the_server_accepts(api: Flavour) -> None
         client = make(api, server, dpop=True, token_endpoint_auth_method="none")
         authorize(client)
         (request,) = server.requests.filter("/token")
-        assert jwt.get_unverified_header(request.dpop)["alg"] == "ES384"
+        assert _header(request.dpop)["alg"] == "ES384"
 
 
 @pytest.mark.parametrize(
