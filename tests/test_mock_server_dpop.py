@@ -485,3 +485,17 @@ def test_issue_token_can_bind_to_a_key(
     assert call(http, server, minted.access_token, DPoPKey()).status_code == 401
     assert minted.refresh_token is not None
     assert introspect(http, server, minted.refresh_token)["cnf"] == {"jkt": key.jkt}
+
+
+def test_dpop_signing_algs_narrow_what_is_accepted(http: httpx.Client, key: DPoPKey) -> None:
+    with MockAuthServer(dpop=True, dpop_signing_algs=["PS256"]) as server:
+        assert http.get(server.metadata_url).json()["dpop_signing_alg_values_supported"] == [
+            "PS256"
+        ]
+        refused = code_flow(http, server, public_client(server), key)
+        assert refused.json()["error"] == "invalid_dpop_proof"
+        assert refused.json()["error_description"] == "the DPoP proof's alg must be one of PS256"
+        assert challenges(http.get(server.resource_url))["DPoP"]["algs"] == "PS256"
+        assert bound_tokens(http, server, DPoPKey("PS256"))["token_type"] == "DPoP"
+        with pytest.raises(ValueError, match="dpop_signing_algs"):
+            server.settings.dpop_signing_algs = ("HS256",)

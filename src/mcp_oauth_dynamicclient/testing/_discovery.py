@@ -26,7 +26,6 @@ from .._generated import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ._client_authn import ASSERTION_ALGORITHMS
 from ._client_metadata import AUTH_METHODS, supported_grant_types
 from ._context import Context, Paths
-from ._dpop import DPOP_ALGORITHMS
 from ._http import model_response
 from ._scopes import supported_scopes
 
@@ -35,11 +34,9 @@ __all__ = ["authorization_server_metadata", "jwks", "protected_resource_metadata
 
 def _dpop_metadata(ctx: Context) -> dict[str, Any]:
     """RFC 9449 §5.1 ``dpop_signing_alg_values_supported`` when DPoP is on."""
-    return (
-        {"dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS)}
-        if ctx.settings.dpop_enabled
-        else {}
-    )
+    if not ctx.settings.dpop_enabled:
+        return {}
+    return {"dpop_signing_alg_values_supported": list(ctx.settings.dpop_signing_algs)}
 
 
 def server_metadata(ctx: Context) -> AuthorizationServerMetadata:
@@ -81,7 +78,7 @@ def resource_metadata(ctx: Context, resource: str) -> ProtectedResourceMetadata:
         scopes_supported=list(scopes) if scopes else None,
         bearer_methods_supported=["header"],
         resource_name="MockAuthServer MCP endpoint",
-        dpop_signing_alg_values_supported=list(DPOP_ALGORITHMS) if dpop else None,
+        dpop_signing_alg_values_supported=list(ctx.settings.dpop_signing_algs) if dpop else None,
         dpop_bound_access_tokens_required=True if ctx.settings.dpop_required else None,
     )
 

@@ -1,7 +1,8 @@
 """DPoP proofs, RFC 9449: what the token endpoint and ``/mcp`` check before binding or accepting.
 
 A proof is the one ``DPoP`` header of a request (§4.1), a JWT that the server accepts when
-(§4.3): its header has ``typ: dpop+jwt``, an asymmetric ``alg`` of :data:`DPOP_ALGORITHMS` and
+(§4.3): its header has ``typ: dpop+jwt``, an asymmetric ``alg`` the ``dpop_signing_algs`` knob
+lists (by default all of :data:`DPOP_ALGORITHMS`) and
 a public ``jwk`` (no private members) whose key verifies the signature; its claims carry ``jti``,
 ``htm`` (the request method), ``htu`` (the request URL without query and fragment, scheme and
 host compared case-insensitively), ``iat`` within :data:`MAX_AGE` seconds in the past or
@@ -32,6 +33,7 @@ from starlette.requests import Request
 
 from ._context import Context
 from ._http import OAuthProblem, json_object
+from ._settings import DPOP_ALGORITHMS
 
 __all__ = [
     "DPOP_ALGORITHMS",
@@ -45,11 +47,6 @@ __all__ = [
     "verify_proof",
 ]
 
-#: Proof signature algorithms (asymmetric only, RFC 9449 §4.3 item 5) that PyJWT verifies;
-#: advertised as ``dpop_signing_alg_values_supported`` (§5.1) and in the ``algs`` of challenges.
-DPOP_ALGORITHMS = (
-    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA",
-)  # fmt: skip
 #: How old (seconds, on the server's clock) a proof's ``iat`` may be.
 MAX_AGE = 300
 #: How far in the future a proof's ``iat`` may be (clock skew).
@@ -127,7 +124,9 @@ def _same_url(a: str, b: str) -> bool:
     )
 
 
-def _key_and_claims(proof: str) -> tuple[Mapping[str, Any], dict[str, Any]]:
+def _key_and_claims(
+    proof: str, algorithms: tuple[str, ...]
+) -> tuple[Mapping[str, Any], dict[str, Any]]:
     """The proof's public JWK and its claims once the signature verifies (§4.3 items 2-7)."""
     try:
         header = jwt.get_unverified_header(proof)
@@ -136,8 +135,8 @@ def _key_and_claims(proof: str) -> tuple[Mapping[str, Any], dict[str, Any]]:
     if header.get("typ") != PROOF_TYP:
         raise _invalid(f"the DPoP proof's typ must be {PROOF_TYP}")
     algorithm = header.get("alg")
-    if algorithm not in DPOP_ALGORITHMS:
-        raise _invalid("the DPoP proof must be signed with a supported asymmetric algorithm")
+    if algorithm not in algorithms:
+        raise _invalid(f"the DPoP proof's alg must be one of {' '.join(algorithms)}")
     jwk = header.get("jwk")
     if not isinstance(jwk, dict):
         raise _invalid("the DPoP proof's header lacks the jwk")
@@ -170,7 +169,7 @@ def verify_proof(
         OAuthProblem: ``invalid_dpop_proof``, or ``use_dpop_nonce`` when the ``dpop_nonce``
             knob is on and the proof lacks the current nonce (§8, §9).
     """
-    jwk, claims = _key_and_claims(proof)
+    jwk, claims = _key_and_claims(proof, ctx.settings.dpop_signing_algs)
     jkt = thumbprint(jwk)
     if claims["htm"] != request.method:
         raise _invalid("the DPoP proof's htm is not the request method")

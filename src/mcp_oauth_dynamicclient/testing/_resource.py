@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._context import Context, Paths
-from ._dpop import DPOP_ALGORITHMS, nonce_headers, proof_of, verify_proof
+from ._dpop import nonce_headers, proof_of, verify_proof
 from ._http import (
     OAuthProblem,
     access_token_credentials,
@@ -90,7 +90,7 @@ def _refuse(
     def params(which: Scheme) -> dict[str, str | None]:
         return detail if which == scheme else {}
 
-    algs = " ".join(DPOP_ALGORITHMS)
+    algs = " ".join(ctx.settings.dpop_signing_algs)
     challenges = [
         auth_challenge("DPoP", **params("DPoP"), algs=algs, resource_metadata=metadata, scope=scope)
     ]

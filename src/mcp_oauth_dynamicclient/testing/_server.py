@@ -64,6 +64,7 @@ class SettingsKnobs(TypedDict, total=False):
     dpop: bool
     dpop_required: bool
     dpop_nonce: bool
+    dpop_signing_algs: Sequence[str]
     jwt_bearer_issuers: Mapping[str, Mapping[str, Any] | str]
     token_exchange: bool
     grant_scope_errors: Mapping[str, str]

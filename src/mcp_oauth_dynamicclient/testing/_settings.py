@@ -30,7 +30,7 @@ from .._generated import converter
 from ..runtime import redact
 from ._keys import TrustedKeys, public_keys
 
-__all__ = ["ServerSettings"]
+__all__ = ["DPOP_ALGORITHMS", "GRANT_ERRORS", "ServerSettings"]
 
 #: Every client authentication method the server implements (RFC 7591 §2, RFC 7523 §2.2).
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
@@ -117,6 +117,21 @@ def _issuers(instance: Any, attribute: attrs.Attribute[Any], value: Mapping[str,
             public_keys(keys)
         except ValueError as exc:
             raise ValueError(f"{attribute.name}[{issuer!r}]: {exc}") from None
+
+
+#: DPoP proof signature algorithms the server can verify (asymmetric only, RFC 9449 §4.3 item
+#: 5): every one PyJWT verifies with ``cryptography``.
+DPOP_ALGORITHMS = (
+    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA",
+)  # fmt: skip
+
+
+def _dpop_algs(instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    unknown = sorted(set(value) - set(DPOP_ALGORITHMS))
+    if unknown or not value:
+        raise ValueError(
+            f"{attribute.name}: a non-empty subset of {DPOP_ALGORITHMS}, not {value!r}"
+        )
 
 
 #: Error codes a refused extension grant may answer (RFC 6749 §5.2, RFC 7523 §3.1).
@@ -254,6 +269,13 @@ class ServerSettings:
     #: which each such refusal and each successful answer sends in ``DPoP-Nonce``.
     #: ``MockAuthServer.rotate_dpop_nonce()`` replaces it.
     dpop_nonce: bool = False
+    #: The DPoP proof algorithms accepted and advertised (``dpop_signing_alg_values_supported``
+    #: of both metadata documents, ``algs`` of the ``DPoP`` challenge, RFC 9449 §5.1, §7.1); a
+    #: proof signed otherwise is ``invalid_dpop_proof``. Default: all of
+    #: :data:`DPOP_ALGORITHMS`; e.g. ``["ES384"]`` to see a client pick what the server takes.
+    dpop_signing_algs: tuple[str, ...] = attrs.field(
+        default=DPOP_ALGORITHMS, converter=_to_tuple, validator=_dpop_algs
+    )
     #: Trusted issuers of RFC 7523 §2.1 JWT-bearer assertions, issuer URL to its public keys: a
     #: JWK Set (``{"keys": [...]}``, e.g. another server's ``MockAuthServer.jwks``) or a PEM
     #: public key. Non-empty, the grant
