@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ._errors import SpecError
-from .generator import BUNDLED_SPEC, check, generate, init_spec
+from .generator import BUNDLED_SPEC, check, generate, init_spec, label
 
 # In a checkout the generator is the top-level ``codegen`` package and writes the library's own
 # ``_generated/`` by default; installed (``mcp_oauth_dynamicclient.codegen``) it has no such
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            print(f"{args.out} is up to date with {args.spec}")
+            print(f"{args.out} is up to date with {label(args.spec)}")
             return 0
         changed = generate(args.spec, args.out)
     except SpecError as exc:

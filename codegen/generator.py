@@ -33,7 +33,7 @@ OUTPUTS = {
 LINE_LENGTH = "100"
 
 
-def _label(spec_path: Path) -> str:
+def label(spec_path: Path) -> str:
     """How the header names the spec: relative to the working directory when inside it."""
     try:
         return spec_path.resolve().relative_to(Path.cwd().resolve()).as_posix()
@@ -79,7 +79,7 @@ def render(spec_path: Path) -> dict[str, str]:
     """The generated files for ``spec_path``, by file name."""
     spec = ir.load(spec_path)
     environment = _environment()
-    header = f"# Generated from {_label(spec_path)} {MARKER}. Do not edit."
+    header = f"# Generated from {label(spec_path)} {MARKER}. Do not edit."
     return {
         name: format_source(
             environment.get_template(template).render(spec=spec, header=header), name
