@@ -341,7 +341,7 @@ class OAuth2Config:
     def wanted_grant_types(self, supported: Sequence[str] | None, method: str) -> list[str]:
         """Grant types to register, given the server's ``grant_types_supported`` (if any) and
         the authentication ``method`` registered (``client_credentials`` only for a client
-        that authenticates, RFC 6749 §4.4)."""
+        that authenticates, RFC 6749 §4.4; the JWT-bearer grant for ``grant="jwt_bearer"``)."""
         if self.grant_types is not None:
             return list(self.grant_types)
         wanted = []
@@ -349,6 +349,8 @@ class OAuth2Config:
             wanted += ["authorization_code", "refresh_token"]
         if method != "none":
             wanted.append("client_credentials")
+        if self.grant_type == JWT_BEARER_GRANT:  # the grant this client is built for
+            wanted.append(JWT_BEARER_GRANT)
         if supported is None:
             return wanted or ["authorization_code"]
         if DEVICE_CODE_GRANT in supported:
