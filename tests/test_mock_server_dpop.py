@@ -65,12 +65,15 @@ def code_flow(
     return http.post(token_url(server), data=code_form(http, server, client_id), headers=headers)
 
 
-def code_form(http: httpx.Client, server: MockAuthServer, client_id: str) -> dict[str, str]:
-    """The form of a public client's code exchange, for a fresh code."""
+def code_form(
+    http: httpx.Client, server: MockAuthServer, client_id: str, **params: str
+) -> dict[str, str]:
+    """The form of a public client's code exchange, for a fresh code (``params`` go to
+    ``/authorize``)."""
     verifier, challenge = pkce()
     return {
         "grant_type": "authorization_code",
-        "code": get_code(http, server, client_id, challenge),
+        "code": get_code(http, server, client_id, challenge, **params),
         "code_verifier": verifier,
         "redirect_uri": REDIRECT_URI,
         "client_id": client_id,
@@ -499,3 +502,31 @@ def test_dpop_signing_algs_narrow_what_is_accepted(http: httpx.Client, key: DPoP
         assert bound_tokens(http, server, DPoPKey("PS256"))["token_type"] == "DPoP"
         with pytest.raises(ValueError, match="dpop_signing_algs"):
             server.settings.dpop_signing_algs = ("HS256",)
+
+
+def test_dpop_jkt_binds_the_authorization_code(
+    server: MockAuthServer, http: httpx.Client, key: DPoPKey
+) -> None:
+    client_id = public_client(server)
+
+    def bound_code_exchange(proof_key: DPoPKey | None) -> httpx.Response:
+        form = code_form(http, server, client_id, dpop_jkt=key.jkt)
+        headers = {} if proof_key is None else {"DPoP": proof_key.proof("POST", token_url(server))}
+        return http.post(token_url(server), data=form, headers=headers)
+
+    assert bound_code_exchange(None).json()["error"] == "invalid_dpop_proof"
+    assert bound_code_exchange(DPoPKey()).json()["error"] == "invalid_grant"
+    assert bound_code_exchange(key).json()["token_type"] == "DPoP"
+    _, challenge = pkce()
+    response = http.get(
+        server.url + "/authorize",
+        params={
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "dpop_jkt": "short",
+        },
+    )
+    assert "error=invalid_request" in response.headers["location"]

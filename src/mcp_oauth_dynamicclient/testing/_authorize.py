@@ -15,6 +15,8 @@ answer is a 302 to the client's redirect URI carrying ``code``, ``state`` and ``
 - ``resource`` values are recorded on the grant and become the token audience (RFC 8707); a
   ``nonce`` is carried into the ID token when ``openid`` is granted (OpenID Connect Core
   §3.1.2.1).
+- With DPoP on, ``dpop_jkt`` (RFC 9449 §10, a base64url SHA-256 JWK thumbprint) binds the
+  code: its exchange needs a proof by that key.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ._state import AuthorizationCode, ClientRecord, Grant, new_secret
 __all__ = ["authorize", "with_query"]
 
 _S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")  # RFC 7638 SHA-256, base64url
 
 
 def with_query(uri: str, params: dict[str, Any]) -> str:
@@ -103,6 +106,9 @@ def _issue_code(
     check_scope(scope, allowed_scopes(ctx, client))
     resources = parse_resources(ctx, params.getlist("resource"))
     nonce = optional_param(params, "nonce")
+    dpop_jkt = optional_param(params, "dpop_jkt") if ctx.settings.dpop_enabled else None
+    if dpop_jkt is not None and not _THUMBPRINT.fullmatch(dpop_jkt):
+        raise OAuthProblem("invalid_request", "dpop_jkt must be a base64url SHA-256 thumbprint")
     if ctx.settings.deny_authorization:
         raise OAuthProblem("access_denied", "the test user denied the request")
     now = ctx.clock.timestamp()
@@ -110,7 +116,9 @@ def _issue_code(
     code = new_secret()
     expires_at = ctx.clock.now() + ctx.settings.code_lifetime
     with ctx.state.lock:
-        ctx.state.codes[code] = AuthorizationCode(grant, named, challenge, expires_at)
+        ctx.state.codes[code] = AuthorizationCode(
+            grant, named, challenge, expires_at, dpop_jkt=dpop_jkt
+        )
     return code
 
 

@@ -102,6 +102,8 @@ class AuthorizationCode:
     code_challenge: str = attrs.field(repr=False)
     expires_at: float
     used: bool = False
+    #: The DPoP key thumbprint the code is bound to (RFC 9449 §10), if any.
+    dpop_jkt: str | None = None
 
 
 @attrs.define(eq=False)

@@ -23,7 +23,8 @@ no-store`` and ``Pragma: no-cache`` (§5.1); errors are §5.2 JSON, 400 except
 With DPoP on (RFC 9449 §5), every grant takes a ``DPoP`` proof (checked by :mod:`._dpop`) and
 then binds the access token to the proof's key (``token_type: DPoP``), and a public client's
 refresh token too: refreshing it needs a proof by the same key (none: ``invalid_dpop_proof``,
-another key: ``invalid_grant``). ``dpop_required`` refuses requests without a proof
+another key: ``invalid_grant``), and so does a code bound by ``dpop_jkt`` at ``/authorize``
+(§10). ``dpop_required`` refuses requests without a proof
 (``invalid_dpop_proof``), ``dpop_nonce`` those whose proof lacks the nonce (``use_dpop_nonce``
 with a ``DPoP-Nonce`` header, §8); successful answers then carry ``DPoP-Nonce`` too.
 """
@@ -145,6 +146,10 @@ def _authorization_code(
     computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     if not _VERIFIER.fullmatch(verifier) or not hmac.compare_digest(computed, code.code_challenge):
         raise _invalid_grant("code_verifier does not match the code_challenge")
+    if code.dpop_jkt is not None and jkt is None:
+        raise OAuthProblem("invalid_dpop_proof", "the code is bound to a DPoP key: send a proof")
+    if code.dpop_jkt is not None and code.dpop_jkt != jkt:
+        raise _invalid_grant("the code is bound to another DPoP key (dpop_jkt)")
     grant = code.grant
     audience = _audience(ctx, request.resource, grant.resources)
     refresh = client.allows_grant("refresh_token")
