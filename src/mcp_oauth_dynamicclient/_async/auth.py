@@ -27,7 +27,10 @@ The scope asked for is the challenge's ``scope``, else the configured one, else 
 ``scopes_supported`` (RFC 9728 §2), else none at all; ``offline_access`` is added when the
 authorization server lists it. Authorization that needs a person goes through ``authorize``: it
 takes the authorization URL and returns the callback URL the browser was sent to, sync or
-async (``mcp_oauth_dynamicclient.testing.auto_approve`` does it for ``MockAuthServer``).
+async (``mcp_oauth_dynamicclient.testing.auto_approve`` does it for ``MockAuthServer``). Without
+one, a program run at a terminal with a browser signs in in the system browser with a loopback
+redirect (``browser.BrowserAuthorizer``; the client's redirect URI is a loopback one, the port
+of its stored registration while free): two lines connect the MCP SDK to a protected server.
 
 No lock is held while a protected request is in flight; only authorization is one at a time,
 so requests that meet the same 401 together authorize once and all use the result.
@@ -36,6 +39,7 @@ so requests that meet the same 401 together authorize once and all use the resul
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -160,21 +164,42 @@ class _McpAuthFlow:
                 # A machine grant (client credentials, JWT-bearer): no person, no authorize
                 # step; a refusal is raised, never answered with another grant (SEP-1933).
                 return await self.client._grant_token(await self._scope(held, challenge, False))
-            if self.authorize is None:
-                raise AuthorizationError(
-                    "the resource needs an authorization and this auth has no authorize step: "
-                    "pass authorize=<callable taking the authorization URL, returning the "
-                    "callback URL>"
-                )
+            step = self.authorize or await self._browser_step()
             scope = await self._scope(held, challenge)
             url = await self.client._authorization_url(scope, None, {})
-            callback = await self._run_authorize(url)
+            callback = await self._run_authorize(step, url)
             return await self.client.exchange_code(callback)
 
-    async def _run_authorize(self, url: str) -> str:
+    async def _browser_step(self) -> Authorize:
+        """The default ``authorize`` step of a program a person runs at a terminal with a
+        browser at hand: the system browser and a loopback redirect (RFC 8252), on the port
+        of the client's stored registration while it is free (so one registration serves
+        every run), else a new ephemeral one. Elsewhere (a service, a test, no browser):
+        ``AuthorizationError``, since nobody could sign in."""
+        from .._loopback import BrowserAuthorizer, browser_available, loopback_port
+
+        client = self.client
+        if not (sys.stdin is not None and sys.stdin.isatty() and browser_available()):
+            raise AuthorizationError(
+                "the resource needs an authorization and this auth has no authorize step "
+                "(and this program has no terminal and browser to sign in with): pass "
+                "authorize=<callable taking the authorization URL, returning the callback "
+                "URL>, e.g. browser_authorizer()"
+            )
+        if not any(loopback_port(uri) for uri in client.config.redirect_uris):
+            if client.config.redirect_uris:
+                raise AuthorizationError(
+                    "signing in in the browser needs a loopback redirect URI (RFC 8252 §7.3), "
+                    "and this client's are not: add loopback_redirect_uri(), or pass authorize="
+                )
+            from .loopback import reusable_redirect_uri
+
+            uri = await reusable_redirect_uri(client.storage, client.issuer)
+            client._use_redirect_uris([uri])
+        return BrowserAuthorizer()
+
+    async def _run_authorize(self, step: Authorize, url: str) -> str:
         """The callback URL from the ``authorize`` step, run off the loop when it blocks."""
-        step = self.authorize
-        assert step is not None
         callback: object
         if inspect.iscoroutinefunction(step):
             callback = await step(url)

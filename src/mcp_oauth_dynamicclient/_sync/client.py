@@ -818,6 +818,13 @@ class SyncOAuth2Client:
             )
         return response, None
 
+    def _use_redirect_uris(self, uris: list[str]) -> None:
+        """Redirect to ``uris`` from now on (the browser sign-in's loopback one, chosen when
+        it is first needed); a registration without them no longer fits and is replaced."""
+        import attrs
+
+        self.config = attrs.evolve(self.config, redirect_uris=uris)
+
     # ----------------------------------------------------------------------- DPoP
 
     def _nonces(self) -> DPoPNonces:
