@@ -139,7 +139,18 @@ def test_the_sdist_carries_what_the_wheel_and_the_tests_are_built_from(dist: Dis
     names = set(_sources(dist.sdist))
     assert {"pyproject.toml", "spec/openapi.yaml", "codegen/__main__.py", "noxfile.py"} <= names
     assert {"README.md", "CHANGELOG.md", "SECURITY.md", "tests/test_packaging.py"} <= names
-    assert not [name for name in names if "node_modules" in name or "/.venv/" in name]
+    assert "examples/quickstart.py" in names
+    # Nothing git ignores, by any .gitignore (hatch reads only the top one): no venvs, locks,
+    # node_modules, builds of the docs, mutation work folders.
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--stdin"],
+        input="\n".join(sorted(names - {"PKG-INFO"})),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert ignored.returncode == 1, f"the sdist holds files git ignores:\n{ignored.stdout}"
 
 
 # ---------------------------------------------------------------- a user's regeneration
