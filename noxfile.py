@@ -154,6 +154,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-c", without_httpx2, "benchmarks/bench_tokens.py")
     session.run("python", "benchmarks/bench_observability.py")
     session.run("python", "benchmarks/bench_mcp_connect.py")
+    session.run("python", "benchmarks/bench_dpop.py")
 
 
 @nox.session(python=PYTHON)
