@@ -5,7 +5,8 @@ authorization server. The client starts from the app's URL alone: the 401 challe
 ``resource_metadata`` leads it to the app's RFC 9728 metadata, that to the authorization
 server; it registers, authorizes, and is let in. A route needing more scope answers 403
 ``insufficient_scope``, and the client steps up (MCP 2025-11-25 "Scope Challenge Handling").
-The app checks tokens by introspection, since ``MockAuthServer`` issues opaque tokens.
+The app checks tokens by introspection (``MockAuthServer``'s opaque tokens), or, with the
+server's ``access_token_format="jwt"``, as RFC 9068 JWTs against the server's JWKS.
 """
 
 import socket
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 import httpx
 import pytest
@@ -28,13 +29,13 @@ from tests.clients import REDIRECT
 pytestmark = pytest.mark.anyio
 
 
-def mcp_app(base: str, server: MockAuthServer) -> FastAPI:
+def mcp_app(base: str, server: MockAuthServer, mode: Literal["jwt", "introspection"] = "introspection") -> FastAPI:
     """An MCP server at ``base``/mcp whose admin route needs ``mcp:admin`` on top; it shares
     the authorization server's clock, so the test can outwait its introspection cache."""
     auth = BearerAuth(
         issuer=server.issuer,
         resource=f"{base}/mcp",
-        mode="introspection",
+        mode=mode,
         scopes=["mcp:read"],
         clock=server.clock.now,
     )
@@ -61,13 +62,15 @@ def mcp_app(base: str, server: MockAuthServer) -> FastAPI:
 
 
 @contextmanager
-def serve(server: MockAuthServer) -> Iterator[str]:
+def serve(server: MockAuthServer, mode: Literal["jwt", "introspection"] = "introspection") -> Iterator[str]:
     """The MCP app under uvicorn on a free loopback port; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(mcp_app(base, server), log_config=None, access_log=False, ws="none")
+    config = uvicorn.Config(
+        mcp_app(base, server, mode), log_config=None, access_log=False, ws="none"
+    )
     app_server = uvicorn.Server(config)
     thread = threading.Thread(target=app_server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -128,6 +131,25 @@ async def test_discovery_from_the_401_and_step_up_on_403(server: MockAuthServer)
             assert set(token.scope.split()) >= {"mcp:read", "mcp:admin"}
         # The app asked the authorization server about each new token it met.
         assert server.requests.count("/introspect", method="POST") == 2
+
+
+def test_jwt_access_tokens_are_checked_against_the_servers_jwks() -> None:
+    """MockAuthServer's RFC 9068 tokens (issue 14): the app verifies them itself, asking the
+    authorization server only for its metadata and JWK Set, never to introspect."""
+    with (
+        MockAuthServer(scopes=("mcp:read", "mcp:admin"), access_token_format="jwt") as server,
+        serve(server, "jwt") as base,
+        SyncOAuth2Client(**client_settings(base)) as client,  # type: ignore[arg-type]
+        httpx.Client(auth=client.httpx_auth(authorize=auto_approve)) as http,
+    ):
+        assert http.get(f"{base}/mcp").json() == {"sub": "test-user", "scope": "mcp:read"}
+        assert http.post(f"{base}/mcp/admin").status_code == 200  # a step-up, a new JWT
+        token = client.current_token()
+        assert token is not None
+        assert token.access_token.count(".") == 2
+        assert server.requests.count("/introspect") == 0
+        assert server.requests.count("/authorize") == 2
+        assert server.errors == []
 
 
 def test_the_blocking_client_steps_up_too(server: MockAuthServer) -> None:
