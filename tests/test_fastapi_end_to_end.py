@@ -28,8 +28,10 @@ from tests.clients import REDIRECT
 
 pytestmark = pytest.mark.anyio
 
+Mode = Literal["jwt", "introspection"]
 
-def mcp_app(base: str, server: MockAuthServer, mode: Literal["jwt", "introspection"] = "introspection") -> FastAPI:
+
+def mcp_app(base: str, server: MockAuthServer, mode: Mode = "introspection") -> FastAPI:
     """An MCP server at ``base``/mcp whose admin route needs ``mcp:admin`` on top; it shares
     the authorization server's clock, so the test can outwait its introspection cache."""
     auth = BearerAuth(
@@ -62,7 +64,7 @@ def mcp_app(base: str, server: MockAuthServer, mode: Literal["jwt", "introspecti
 
 
 @contextmanager
-def serve(server: MockAuthServer, mode: Literal["jwt", "introspection"] = "introspection") -> Iterator[str]:
+def serve(server: MockAuthServer, mode: Mode = "introspection") -> Iterator[str]:
     """The MCP app under uvicorn on a free loopback port; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
