@@ -30,6 +30,7 @@ from mcp_oauth_dynamicclient.storage import SyncFileStorage, SyncMemoryStorage
 from mcp_oauth_dynamicclient.testing import MockAuthServer, RecordedRequest, auto_approve
 from tests.clients import REDIRECT, authorize, make
 from tests.flavours import Flavour
+from tests.scripted_server import Reply, ScriptedServer
 from tests.test_mcp_auth import INITIALIZE, AsyncMcp, SyncMcp
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -311,3 +312,63 @@ def test_bad_dpop_settings_fail_at_construction(settings: dict[str, Any], messag
     with pytest.raises(ConfigurationError, match=message) as caught:
         SyncOAuth2Client("https://as.example.com", storage=SyncMemoryStorage(), **settings)
     assert "BEGIN" not in str(caught.value)
+
+
+# ------------------------------------------------------------------- what a server may not do
+
+
+def _metadata(url: str, **more: Any) -> Reply:
+    return Reply.json(
+        {
+            "issuer": url,
+            "authorization_endpoint": f"{url}/authorize",
+            "token_endpoint": f"{url}/token",
+            "code_challenge_methods_supported": ["S256"],
+            **more,
+        }
+    )
+
+
+@pytest.mark.parametrize("token_type", ["DPoP", "N_A", "mac"])
+def test_a_token_type_not_asked_for_is_refused(
+    api: Flavour, scripted: ScriptedServer, token_type: str
+) -> None:
+    """DPoP only when a proof was sent (RFC 9449 §5), N_A only from a token exchange."""
+    url = scripted.url
+    scripted.reply(
+        _metadata(url),
+        Reply.json({"access_token": "t", "token_type": token_type, "expires_in": 60}),
+    )
+    client = api.client(auth_server=url, client_id="c", client_secret="s", dpop=False)
+    with pytest.raises(TokenError, match=f"{token_type!r} token; expected Bearer"):
+        client.get_token()
+    assert client.current_token() is None
+
+
+def test_use_dpop_nonce_is_retried_once_only(api: Flavour, scripted: ScriptedServer) -> None:
+    url = scripted.url
+    refusal = Reply.json({"error": "use_dpop_nonce"}, 400, **{"DPoP-Nonce": "n-1"})
+    again = Reply.json({"error": "use_dpop_nonce"}, 400, **{"DPoP-Nonce": "n-2"})
+    scripted.reply(_metadata(url, dpop_signing_alg_values_supported=["ES256"]), refusal, again)
+    client = api.client(auth_server=url, client_id="c", client_secret="s", dpop=True)
+    with pytest.raises(TokenError) as caught:
+        client.get_token()
+    assert caught.value.error_code == "use_dpop_nonce"
+    proofs = [r.headers["dpop"] for r in scripted.received if r.path == "/token"]
+    assert len(proofs) == 2  # the first, and one retry with the nonce given
+    assert "nonce" not in jwt.decode(proofs[0], options={"verify_signature": False})
+    assert jwt.decode(proofs[1], options={"verify_signature": False})["nonce"] == "n-1"
+
+
+@pytest.mark.parametrize("nonce", ['bad"quote', "sp ace", "\\back", ""])
+def test_a_nonce_that_is_not_one_is_not_signed(
+    api: Flavour, scripted: ScriptedServer, nonce: str
+) -> None:
+    """RFC 9449 §8.1: 1*NQCHAR; anything else is not put into a proof, nor retried for."""
+    url = scripted.url
+    refusal = Reply.json({"error": "use_dpop_nonce"}, 400, **{"DPoP-Nonce": nonce})
+    scripted.reply(_metadata(url, dpop_signing_alg_values_supported=["ES256"]), refusal)
+    client = api.client(auth_server=url, client_id="c", client_secret="s", dpop=True)
+    with pytest.raises(TokenError):
+        client.get_token()
+    assert len([r for r in scripted.received if r.path == "/token"]) == 1
