@@ -291,6 +291,26 @@ def test_a_cold_start_discovers_registers_authorizes_then_calls(
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_the_sdk_session_with_dpop_bound_tokens_and_nonces(
+    sdk_python: Path, tmp_path: Path, mode: str
+) -> None:
+    """RFC 9449 through ``httpx2_auth``: the resource asks for DPoP and nonces, the SDK's
+    session (and the blocking httpx2 client) go through with a new proof per request."""
+    with MockAuthServer(dpop_required=True, dpop_nonce=True) as server:
+        out = _script(
+            sdk_python, tmp_path, mode, server.resource_url, "--call", "echo", "--text", "d"
+        )
+        assert out["calls"]["echo"]["text"] == ["d"]
+        authorized = [r for r in server.requests.snapshot() if r.authorization_scheme]
+        assert {r.authorization_scheme for r in authorized} == {"DPoP"}
+        jtis = [(r.dpop_claims or {}).get("jti") for r in authorized]
+        assert None not in jtis
+        assert len(set(jtis)) == len(jtis)  # a fresh proof each time
+        assert server.requests.last("/token").headers["dpop"]
+        assert server.errors == []
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_tool_needing_more_scope_steps_up_and_the_call_succeeds(
     sdk_python: Path, tmp_path: Path, mode: str
 ) -> None:
