@@ -271,8 +271,9 @@ class ServerSettings:
     dpop_nonce: bool = False
     #: The DPoP proof algorithms accepted and advertised (``dpop_signing_alg_values_supported``
     #: of both metadata documents, ``algs`` of the ``DPoP`` challenge, RFC 9449 §5.1, §7.1); a
-    #: proof signed otherwise is ``invalid_dpop_proof``. Default: all of
-    #: :data:`DPOP_ALGORITHMS`; e.g. ``["ES384"]`` to see a client pick what the server takes.
+    #: proof signed otherwise is ``invalid_dpop_proof``. Default: the asymmetric ones (ES256,
+    #: ES384, ES512, RS*, PS*, EdDSA); e.g. ``["ES384"]`` to see a client pick what the server
+    #: takes.
     dpop_signing_algs: tuple[str, ...] = attrs.field(
         default=DPOP_ALGORITHMS, converter=_to_tuple, validator=_dpop_algs
     )
@@ -292,7 +293,8 @@ class ServerSettings:
     token_exchange: bool = False
     #: Test faults of the JWT-bearer and token exchange grants: scope to the error code the
     #: grant answers when that scope is asked for (or, for an ID-JAG, carried), e.g.
-    #: ``{"mcp:admin": "invalid_scope"}``; codes from :data:`GRANT_ERRORS`.
+    #: ``{"mcp:admin": "invalid_scope"}``; the codes: ``invalid_grant``, ``invalid_scope``,
+    #: ``unauthorized_client``, ``invalid_target``.
     grant_scope_errors: Mapping[str, str] = attrs.field(
         factory=dict, converter=_to_mapping, validator=_grant_errors
     )
