@@ -96,17 +96,16 @@ class _McpAuthFlow:
         token = await self.client._held_token()
         refreshed = authorized = renonced = False
         step_ups = 0
-        url = str(request.url)
         while True:
             if token is not None:
                 if token.dpop_key is None:
                     request.headers["Authorization"] = f"Bearer {token.access_token}"
                 else:
                     request.headers.update(
-                        self.client._resource_headers(token, request.method, url)
+                        self.client._resource_headers(token, request.method, str(request.url))
                     )
             response = yield request
-            if self.client._resource_nonce(token, url, response) and not renonced:
+            if self.client._resource_nonce(token, request.url, response) and not renonced:
                 renonced = True  # RFC 9449 §9: once more, with the resource's nonce
                 continue
             if response.status_code not in (401, 403):

@@ -894,12 +894,12 @@ class SyncOAuth2Client:
         )
         return {"Authorization": f"DPoP {token.access_token}", "DPoP": proof}
 
-    def _resource_nonce(self, token: TokenResponse | None, url: str, response: Any) -> bool:
+    def _resource_nonce(self, token: TokenResponse | None, url: object, response: Any) -> bool:
         """Keep a DPoP resource's nonce; whether ``response`` asks to resend with a new one
         (401 ``use_dpop_nonce``, RFC 9449 §9)."""
         if token is None or token.dpop_key is None:
             return False
-        fresh = self._nonces().update(url, response.headers)
+        fresh = self._nonces().update(str(url), response.headers)
         if fresh is None or response.status_code != 401:
             return False
         challenge = parse_resource_challenge(
