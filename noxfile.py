@@ -12,6 +12,7 @@
 - ``conformance``: the official MCP conformance suite's ``auth/*`` client scenarios (both
   pinned versions, every spec version each supports) against ``tests/conformance/client.py``.
 - ``codegen``: regenerates ``_generated/`` (``nox -s codegen -- --check`` only checks).
+- ``docs``: the documentation site, warnings as errors, into ``docs/_build/html``.
 - ``package``: builds the sdist and, from it alone, the wheel; ``twine check --strict`` of both.
 """
 
@@ -36,6 +37,7 @@ nox.options.sessions = [
     "tests",
     "interop",
     "conformance",
+    "docs",
 ]
 
 PYTHON = "3.11"
@@ -131,6 +133,19 @@ def conformance(session: nox.Session) -> None:
     with session.chdir("tests/conformance"):
         session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=warn", external=True)
     session.run("python", "tests/conformance/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site (Sphinx, MyST, furo) into ``docs/_build/html``.
+
+    Warnings are errors and every cross-reference must resolve (``-W --keep-going -n``); the
+    examples on its pages run in the test suite (``tests/test_docs_examples.py``).
+    """
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
+    )
 
 
 @nox.session(python=PYTHON)
