@@ -15,11 +15,12 @@ addresses are rewritten to them:
   sign-ins (``mcp_oauth_dynamicclient.browser``, ``mcp-oauth login``) complete;
 - ``sign_in(url)``: the README's stand-in for the user's browser step (``auto_approve``), and
   ``initialize_request``: an MCP ``initialize`` request;
-- ``myapp.oauth_clients``: the clients generated from ``spec/openapi.yaml``, as the
-  regeneration guide's command writes them.
+- ``myapp.oauth_clients``: on a page that imports it without generating it (the README),
+  the clients generated from ``spec/openapi.yaml``, as the README's command writes them.
 
-``console`` blocks run their ``$ mcp-oauth ...`` lines through the command, in-process; other
-shell lines (installs) are not run. A block preceded by ``<!-- docs-test: skip REASON -->``
+``console`` blocks run their ``$ mcp-oauth ...`` and ``$ mcp-oauth-codegen ...`` lines
+in-process (the latter as ``mcp-oauth codegen``, the same generator); other shell lines
+(installs) are not run. A block preceded by ``<!-- docs-test: skip REASON -->``
 is not run: the count of those is held small (:data:`MAX_SKIPPED`).
 """
 
@@ -152,9 +153,11 @@ def page_setup(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("BROWSER", f"{sys.executable} {browser} %s")
     monkeypatch.setattr(webbrowser, "_tryorder", None)  # read BROWSER again
     monkeypatch.setattr(webbrowser, "_browsers", {})
-    if "myapp.oauth_clients" in text:
+    monkeypatch.syspath_prepend(str(tmp_path))  # what the page generates is importable
+    for name in [name for name in sys.modules if name.split(".")[0] == "myapp"]:
+        monkeypatch.delitem(sys.modules, name)  # a previous page's generated package
+    if "myapp.oauth_clients" in text and "$ mcp-oauth-codegen " not in text:
         _generate_clients(tmp_path / "myapp" / "oauth_clients")
-        monkeypatch.syspath_prepend(str(tmp_path))
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(MockAuthServer(device_interval=1))
         stop = threading.Event()
@@ -215,14 +218,19 @@ def run_python(
         loop.run_until_complete(result)
 
 
+COMMANDS = {"mcp-oauth": [], "mcp-oauth-codegen": ["codegen"]}
+"""The commands a console block runs, as ``mcp-oauth`` arguments (``mcp-oauth codegen`` is the
+generator of ``mcp-oauth-codegen``); other lines, such as installs, are not run."""
+
+
 def run_console(block: Block, code: str) -> None:
     from mcp_oauth_dynamicclient.cli import main
 
     for line in code.splitlines():
-        if not line.startswith("$ mcp-oauth "):
+        argv = shlex.split(line[2:], comments=True) if line.startswith("$ ") else []
+        if not argv or argv[0] not in COMMANDS:
             continue
-        argv = shlex.split(line[len("$ mcp-oauth ") :], comments=True)
-        status = main(["--plain", *argv])
+        status = main(["--plain", *COMMANDS[argv[0]], *argv[1:]])
         assert status == 0, f"{block.where}: `{line[2:]}` exited with {status}"
 
 
