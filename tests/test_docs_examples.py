@@ -33,6 +33,7 @@ import gc
 import inspect
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +41,7 @@ import webbrowser
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -52,6 +54,8 @@ PAGES = [
     *sorted(path for path in (ROOT / "docs").rglob("*.md") if "_build" not in path.parts),
     ROOT / "README.md",
 ]
+PAGE_SECONDS = 60.0
+"""A page that runs longer (an example waiting for something that never comes) fails."""
 MAX_SKIPPED = 3
 """Blocks that cannot run here (a real browser, a real remote server); keep it small."""
 
@@ -257,6 +261,22 @@ def run_page(page: Path, setup: Setup) -> None:
         gc.collect()  # an example that leaves a connection open fails here, not in a later test
 
 
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise ``TimeoutError`` in the running code once ``seconds`` have passed (SIGALRM)."""
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"{what} ran longer than {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 # ------------------------------------------------------------------------------ the tests
 
 
@@ -266,7 +286,7 @@ def run_page(page: Path, setup: Setup) -> None:
     ids=lambda page: str(page.relative_to(ROOT)),
 )
 def test_the_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with page_setup(page, tmp_path, monkeypatch) as setup:
+    with page_setup(page, tmp_path, monkeypatch) as setup, time_limit(PAGE_SECONDS, page.name):
         run_page(page, setup)
 
 
@@ -292,6 +312,11 @@ def test_the_guides_open_with_an_example_that_runs() -> None:
         first = blocks[0]
         assert first.language in RUN_LANGUAGES, first.where
         assert first.directive is None, first.where
+
+
+def test_a_page_that_hangs_fails() -> None:
+    with pytest.raises(TimeoutError, match="ran longer than"), time_limit(0.2, "hang.md"):
+        threading.Event().wait(5)
 
 
 def test_the_extractor_finds_blocks_and_their_directives(tmp_path: Path) -> None:
