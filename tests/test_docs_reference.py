@@ -111,3 +111,14 @@ def test_a_missing_name_is_noticed() -> None:
     text = pages()["mcp_oauth_dynamicclient.storage"]
     trimmed = text.replace(".. autoclass:: mcp_oauth_dynamicclient.storage.RedisStorage", "")
     assert "RedisStorage" not in documented("mcp_oauth_dynamicclient.storage", trimmed)
+
+
+def test_the_errors_guide_names_every_exception_class() -> None:
+    guide = (REFERENCE.parent / "guides" / "errors.md").read_text(encoding="utf-8")
+    for module in public_modules():
+        imported = importlib.import_module(module)
+        for name in imported.__all__:
+            value = getattr(imported, name)
+            if isinstance(value, type) and issubclass(value, BaseException):
+                named = re.search(rf"`(?:[\w.]+\.)?{name}`", guide)
+                assert named, f"{module}.{name} is not in the errors guide"
