@@ -94,7 +94,7 @@ class DPoPKey:
         ConfigurationError: pyjwt is missing, or the key cannot sign ``algorithm``.
     """
 
-    __slots__ = ("_key", "_pem", "algorithm", "public_jwk", "thumbprint")
+    __slots__ = ("_header", "_key", "_pem", "_signer", "algorithm", "public_jwk", "thumbprint")
 
     def __init__(self, private_key: PrivateKeyTypes, algorithm: str = "ES256") -> None:
         from ._client_auth_jwt import _load_private_key
@@ -114,6 +114,12 @@ class DPoPKey:
         )
         self.thumbprint = _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
         self._pem: str | None = None
+        # The JWS protected header is the same for every proof of this key: encoded once.
+        header = {"alg": algorithm, "typ": "dpop+jwt", "jwk": self.public_jwk}
+        self._header = _b64url(json.dumps(header, separators=(",", ":")).encode("utf-8"))
+        from jwt.algorithms import get_default_algorithms
+
+        self._signer: Any = get_default_algorithms()[algorithm]
 
     def __repr__(self) -> str:
         return f"DPoPKey(algorithm={self.algorithm!r}, thumbprint={self.thumbprint!r})"
@@ -184,8 +190,6 @@ class DPoPKey:
         """A new DPoP proof for one request (RFC 9449 §4.2): ``typ`` ``dpop+jwt``, the public
         ``jwk``, and claims ``jti`` (random, never reused), ``htm``, ``htu``, ``iat``, plus
         ``ath`` when an ``access_token`` goes with it and ``nonce`` when the server gave one."""
-        import jwt
-
         claims: dict[str, Any] = {
             "jti": secrets.token_urlsafe(24),
             "htm": method.upper(),
@@ -196,8 +200,10 @@ class DPoPKey:
             claims["ath"] = access_token_hash(access_token)
         if nonce is not None:
             claims["nonce"] = nonce
-        headers = {"typ": "dpop+jwt", "jwk": self.public_jwk}
-        return jwt.encode(claims, self._key, algorithm=self.algorithm, headers=headers)
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
+        signing_input = f"{self._header}.{payload}"
+        signature = self._signer.sign(signing_input.encode("ascii"), self._key)  # JWS form
+        return f"{signing_input}.{_b64url(signature)}"
 
 
 def _curve(name: str) -> Any:
