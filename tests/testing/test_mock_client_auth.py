@@ -211,6 +211,9 @@ class JwtClient:
             "jti": secrets.token_urlsafe(8),
         }
         claims.update(overrides)
+        for name, value in claims.items():  # "now+600": seconds from now
+            if isinstance(value, str) and value.startswith("now"):
+                claims[name] = now + int(value[3:])
         claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": "k1"})
 
@@ -244,8 +247,8 @@ def test_private_key_jwt_with_keys_from_jwks_uri(
         {"iss": "someone-else"},
         {"jti": None},
         {"exp": None},
-        {"exp": int(time.time()) - 5},
-        {"nbf": int(time.time()) + 600},
+        {"exp": "now-5"},
+        {"nbf": "now+600"},  # relative to when the test runs, not to when it was collected
     ],
 )
 def test_bad_assertions_are_invalid_client(
