@@ -286,8 +286,48 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
     ids=lambda page: str(page.relative_to(ROOT)),
 )
 def test_the_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with page_setup(page, tmp_path, monkeypatch) as setup, time_limit(PAGE_SECONDS, page.name):
+    with (
+        logging_restored(),
+        page_setup(page, tmp_path, monkeypatch) as setup,
+        time_limit(PAGE_SECONDS, page.name),
+    ):
         run_page(page, setup)
+
+
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """Put the package's loggers back as they were: a page that configures logging (the
+    observability guide sets a level and adds a handler) must not change the tests after it."""
+    import logging
+
+    names = ["mcp_oauth_dynamicclient"] + [
+        name
+        for name in logging.root.manager.loggerDict
+        if name.startswith("mcp_oauth_dynamicclient.")
+    ]
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+    try:
+        yield
+    finally:
+        for name, (level, handlers, propagate, disabled) in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate, logger.disabled = propagate, disabled
+
+
+def test_a_page_leaves_logging_as_it_found_it() -> None:
+    import logging
+
+    package = logging.getLogger("mcp_oauth_dynamicclient")
+    before = (package.level, list(package.handlers))
+    with logging_restored():
+        package.setLevel(logging.CRITICAL)
+        package.addHandler(logging.NullHandler())
+    assert (package.level, list(package.handlers)) == before
 
 
 def test_skipped_blocks_are_few_and_say_why() -> None:
@@ -302,10 +342,10 @@ def test_every_directive_is_known() -> None:
 
 
 def test_the_guides_open_with_an_example_that_runs() -> None:
-    guides = sorted((ROOT / "docs" / "guides").glob("*.md"))
-    assert len(guides) >= 12
+    guides = sorted((ROOT / "docs" / "guides").rglob("*.md"))
+    assert len(guides) >= 16
     for guide in guides:
-        if guide.name == "extensions.md":  # a stub the lead fills in
+        if guide.name == "extensions.md":  # the index of the extension pages, checked here
             continue
         blocks = [block for block in blocks_of(guide) if block.language != "mermaid"]
         assert blocks, guide
