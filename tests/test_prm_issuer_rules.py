@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mcp_oauth_dynamicclient import DiscoveryError
+from mcp_oauth_dynamicclient import ConfigurationError, DiscoveryError, OAuth2Config
 from mcp_oauth_dynamicclient.testing import MockAuthServer, auto_approve
 from tests.clients import REDIRECT, authorize
 from tests.flavours import ClientProxy, Flavour
@@ -148,3 +148,18 @@ def test_a_resource_that_moves_to_such_an_issuer_loses_nothing(
     assert _snapshot(client.storage_proxy()) == before
     assert client.issuer == server.url
     assert server.errors == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://as.example?",
+        "https://as.example#",
+        "https://as.example/?t=1",
+        "https://as.example#f",
+    ],
+)
+def test_a_configured_issuer_follows_the_same_rule(issuer: str) -> None:
+    """``auth_server`` too: not even an empty query or fragment (RFC 8414 §2)."""
+    with pytest.raises(ConfigurationError, match=r"RFC 8414 §2"):
+        OAuth2Config(auth_server=issuer)

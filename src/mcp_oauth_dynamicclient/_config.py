@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 import attrs
 
 from ._public import public
-from ._urls import require_secure_url
+from ._urls import require_issuer, require_secure_url
 from .exceptions import ConfigurationError
 from .runtime import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, check_limits, redact
 
@@ -222,7 +222,7 @@ class OAuth2Config:
                 "auth_server: required, or resource (the MCP server's URL) to find it from"
             )
         if self.auth_server is not None:
-            require_secure_url(self.auth_server, "auth_server", allow_query=False)
+            require_issuer(self.auth_server, "auth_server")
         for uri in self.redirect_uris:
             require_secure_url(uri, f"redirect_uris entry {uri!r}")
         for name in (
