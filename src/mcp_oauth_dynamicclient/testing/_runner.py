@@ -40,7 +40,9 @@ def bind_loopback(port: int = 0) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
-        sock.listen(128)
+        # Room for hundreds of clients connecting at once (a load test's threads): past the
+        # accept queue, the kernel drops connections and clients see resets.
+        sock.listen(1024)
         sock.setblocking(False)
     except BaseException:
         sock.close()
