@@ -114,10 +114,20 @@ def test_500_threads_on_one_expired_token_all_succeed_with_one_refresh(
         if client is not None
         else SyncRedisStorage(port=redis_server.port, prefix=prefix)
     )
+    # As many connections as threads, all kept: httpcore's blocking pool, made to close idle
+    # connections over its keep-alive limit while other threads read, now and then closes one
+    # under a reader (EBADF). What is tested is the storage's lock. MockAuthServer's accept
+    # queue (1024) takes the 500 connections at once.
+    limits = httpx.Limits(max_connections=CALLS, max_keepalive_connections=CALLS)
     with (
         storage,
+        httpx.Client(limits=limits, timeout=30.0) as http,
         SyncOAuth2Client(
-            server.url, redirect_uris=[REDIRECT], resource=server.resource_url, storage=storage
+            server.url,
+            redirect_uris=[REDIRECT],
+            resource=server.resource_url,
+            storage=storage,
+            http_client=http,
         ) as oauth,
     ):
         callback = httpx.get(oauth.get_authorization_url()).headers["location"]
