@@ -29,13 +29,15 @@ from typing import Any
 
 import httpx
 
+# Run as a script from benchmarks/: the turn-taking timers are bench_request's.
+from bench_request import _turns_async, _turns_sync  # type: ignore[import-not-found]
+
 from mcp_oauth_dynamicclient import OAuth2Client, SyncOAuth2Client, TokenResponse
 from mcp_oauth_dynamicclient._dpop import DPoPKey
 
 ISSUER = "https://as.example"
 RESOURCE = "https://mcp.example/mcp"
 ACCESS_TOKEN = "at-" + "x" * 40
-CHUNK = 200
 
 
 def _ok(request: httpx.Request) -> httpx.Response:
@@ -61,32 +63,6 @@ def _metadata() -> Any:
     from mcp_oauth_dynamicclient._generated import AuthorizationServerMetadata
 
     return AuthorizationServerMetadata(issuer=ISSUER, token_endpoint=f"{ISSUER}/token")
-
-
-def _turns_sync(sends: dict[str, Callable[[], Any]], count: int) -> dict[str, float]:
-    spent = dict.fromkeys(sends, 0.0)
-    for turn in range(count // CHUNK):
-        order = list(sends.items())
-        for name, send in order if turn % 2 else reversed(order):
-            start = time.process_time()
-            for _ in range(CHUNK):
-                send()
-            spent[name] += time.process_time() - start
-    return {name: total / (count // CHUNK * CHUNK) * 1e6 for name, total in spent.items()}
-
-
-async def _turns_async(
-    sends: dict[str, Callable[[], Awaitable[Any]]], count: int
-) -> dict[str, float]:
-    spent = dict.fromkeys(sends, 0.0)
-    for turn in range(count // CHUNK):
-        order = list(sends.items())
-        for name, send in order if turn % 2 else reversed(order):
-            start = time.process_time()
-            for _ in range(CHUNK):
-                await send()
-            spent[name] += time.process_time() - start
-    return {name: total / (count // CHUNK * CHUNK) * 1e6 for name, total in spent.items()}
 
 
 def cpu_sync(count: int) -> dict[str, float]:
