@@ -372,3 +372,17 @@ def test_a_nonce_that_is_not_one_is_not_signed(
     with pytest.raises(TokenError):
         client.get_token()
     assert len([r for r in scripted.received if r.path == "/token"]) == 1
+
+
+def test_a_token_exchange_answer_without_issued_token_type_is_refused(
+    api: Flavour, scripted: ScriptedServer
+) -> None:
+    """RFC 8693 §2.2.1: ``issued_token_type`` is required; without it nothing says what came."""
+    url = scripted.url
+    scripted.reply(
+        _metadata(url),
+        Reply.json({"access_token": "t", "token_type": "Bearer", "expires_in": 60}),
+    )
+    client = api.client(auth_server=url, client_id="c", client_secret="s")
+    with pytest.raises(TokenError, match="issued_token_type"):
+        client.token_exchange("subject", "urn:ietf:params:oauth:token-type:access_token")
